@@ -1,0 +1,109 @@
+"""COSE_Sign1 (RFC 9052): the signed envelope around permits, trust lists and status lists.
+
+Signing always covers the exact protected-header and payload bytes that travel; nothing is
+re-serialised before verification. Decoding turns untrusted bytes into a checked `Sign1` or raises
+`FormatError`; no exception from the CBOR library escapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from keys import algorithms
+from keys.algorithms import PrivateKey, PublicKey
+from keys.errors import FormatError
+
+# COSE header labels (RFC 9052 section 3.1).
+HEADER_ALG = 1
+HEADER_KID = 4
+HEADER_TYP = 16  # RFC 9596
+COSE_SIGN1_TAG = 18
+MAX_ENVELOPE = 64 * 1024 * 1024  # status lists of 10M entries stay far below this
+
+
+def _bstr_head(n: int) -> bytes:
+    """The CBOR head of a byte string of length n (major type 2)."""
+    if n < 24:
+        return bytes((0x40 | n,))
+    if n < 0x100:
+        return bytes((0x58, n))
+    if n < 0x10000:
+        return b"\x59" + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return b"\x5a" + n.to_bytes(4, "big")
+    return b"\x5b" + n.to_bytes(8, "big")
+
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    """The bytes a COSE_Sign1 signature covers: ["Signature1", protected, h'', payload]."""
+    return b"\x84\x6aSignature1" + _bstr_head(len(protected)) + protected + b"\x40" + _bstr_head(len(payload)) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class Sign1:
+    """A decoded COSE_Sign1 whose signature has not been checked yet."""
+
+    protected_raw: bytes
+    alg: int
+    kid: bytes
+    typ: str | None
+    payload: bytes
+    signature: bytes
+
+    def verify(self, key: PublicKey) -> None:
+        """Verify with one candidate key; raises SignatureError."""
+        algorithms.verify(key, self.alg, self.signature, sig_structure(self.protected_raw, self.payload))
+
+
+def sign1(payload: bytes, key: PrivateKey, kid: bytes, typ: str | None = None) -> bytes:
+    """Sign payload bytes into a tagged COSE_Sign1, with alg, kid (and typ) in the protected header."""
+    header: dict[int, Any] = {HEADER_ALG: algorithms.algorithm_of(key), HEADER_KID: kid}
+    if typ is not None:
+        header[HEADER_TYP] = typ
+    protected = cbor2.dumps(header, canonical=True)
+    signature = algorithms.sign(key, sig_structure(protected, payload))
+    return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+
+
+def loads(data: bytes, what: str) -> Any:
+    """cbor2.loads for untrusted bytes: every failure becomes a FormatError naming `what`."""
+    try:
+        return cbor2.loads(data)
+    except Exception as exc:  # cbor2 raises several types, and RecursionError/MemoryError on hostile input
+        raise FormatError(f"{what} is not valid CBOR ({type(exc).__name__})") from None
+
+
+def decode_sign1(data: bytes, max_size: int = MAX_ENVELOPE) -> Sign1:
+    """Parse untrusted bytes as a COSE_Sign1 (tagged 18 or untagged)."""
+    if not isinstance(data, bytes | bytearray):
+        raise FormatError("COSE_Sign1 must be bytes")
+    if len(data) > max_size:
+        raise FormatError(f"COSE_Sign1 is {len(data)} bytes, more than the {max_size} allowed")
+    obj = loads(bytes(data), "COSE_Sign1")
+    if isinstance(obj, cbor2.CBORTag):
+        if obj.tag != COSE_SIGN1_TAG:
+            raise FormatError(f"CBOR tag {obj.tag} is not COSE_Sign1 (18)")
+        obj = obj.value
+    if not isinstance(obj, list | tuple) or len(obj) != 4:
+        raise FormatError("COSE_Sign1 must be an array of 4 items")
+    protected_raw, unprotected, payload, signature = obj
+    if not (isinstance(protected_raw, bytes) and isinstance(payload, bytes) and isinstance(signature, bytes)):
+        raise FormatError("COSE_Sign1 protected header, payload and signature must be byte strings")
+    if not isinstance(unprotected, dict):
+        raise FormatError("COSE_Sign1 unprotected header must be a map")
+    header = loads(protected_raw, "protected header") if protected_raw else {}
+    if not isinstance(header, dict):
+        raise FormatError("protected header must be a map")
+    alg = header.get(HEADER_ALG)
+    kid = header.get(HEADER_KID)
+    typ = header.get(HEADER_TYP)
+    if alg not in algorithms.ALGORITHMS:
+        raise FormatError(f"unsupported or missing algorithm in protected header: {alg!r}")
+    if not isinstance(kid, bytes) or not 1 <= len(kid) <= 32:
+        raise FormatError("protected header must carry a kid of 1 to 32 bytes")
+    if typ is not None and not isinstance(typ, str):
+        raise FormatError("typ header must be text")
+    return Sign1(protected_raw, alg, kid, typ, payload, signature)

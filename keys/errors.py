@@ -1,0 +1,89 @@
+"""The project's errors: one small hierarchy, each error carrying a reason code.
+
+Grouped by cause, as the verifier reports them: the input's format, its signature, the trust placed
+in keys and lists, and (from the status lists) the permit's current status. Every failure a caller can
+meet is a `PermitError`; nothing else escapes the public entry points.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Machine-readable reason codes. Stable: integrators script against them."""
+
+    VALID = "VALID"
+    # Format of the scanned or typed input.
+    MALFORMED = "MALFORMED"
+    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
+    # Keys and signatures.
+    UNKNOWN_KEY = "UNKNOWN_KEY"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    KEY_NOT_VALID = "KEY_NOT_VALID"
+    KEY_COMPROMISED = "KEY_COMPROMISED"
+    # The permit's own validity dates.
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    # The trust list the verifier holds.
+    NO_TRUST_LIST = "NO_TRUST_LIST"
+    TRUST_LIST_STALE = "TRUST_LIST_STALE"
+    TRUST_LIST_INVALID = "TRUST_LIST_INVALID"
+    TRUST_LIST_BAD_SIGNATURE = "TRUST_LIST_BAD_SIGNATURE"
+    TRUST_LIST_ROLLBACK = "TRUST_LIST_ROLLBACK"
+    TRUST_LIST_EXPIRED = "TRUST_LIST_EXPIRED"
+    # Revocation status.
+    REVOKED = "REVOKED"
+    SUSPENDED = "SUSPENDED"
+    SUPERSEDED = "SUPERSEDED"
+    STATUS_STALE = "STATUS_STALE"
+    STATUS_UNKNOWN = "STATUS_UNKNOWN"
+    # Local key store and usage.
+    BAD_PASSPHRASE = "BAD_PASSPHRASE"
+    KEY_STORE = "KEY_STORE"
+    USAGE = "USAGE"
+
+
+class PermitError(Exception):
+    """Base of every error this project raises on purpose. `reason` says what went wrong."""
+
+    reason: Reason = Reason.MALFORMED
+
+    def __init__(self, message: str, reason: Reason | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.reason.value
+
+
+class FormatError(PermitError):
+    """The bytes or text are not a well-formed permit, envelope or list."""
+
+    reason = Reason.MALFORMED
+
+
+class SignatureError(PermitError):
+    """A signature does not verify with the key it names."""
+
+    reason = Reason.BAD_SIGNATURE
+
+
+class TrustError(PermitError):
+    """A key or a trust list is unknown, not valid for this use, stale, rolled back or compromised."""
+
+    reason = Reason.UNKNOWN_KEY
+
+
+class StatusError(PermitError):
+    """A status list is missing, stale, or says the permit is not in good standing."""
+
+    reason = Reason.STATUS_UNKNOWN
+
+
+class KeyStoreError(PermitError):
+    """The issuer's key store cannot be read or written (wrong passphrase, missing key, bad state)."""
+
+    reason = Reason.KEY_STORE

@@ -1,0 +1,68 @@
+"""The registry home directory: configuration, key store and database, found from --home."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keys.errors import KeyStoreError
+from keys.files import write_atomic
+from keys.keystore import KeyStore
+
+HOME_ENV = "PERMIT_REGISTRY_HOME"
+CONFIG_FILE = "config.json"
+DEFAULT_AUTHORITY = "NIA"
+DEFAULT_STATUS_URI = "https://permits.example/status/{id}.cwt"
+
+
+@dataclass
+class Config:
+    authority: str = DEFAULT_AUTHORITY
+    status_uri: str = DEFAULT_STATUS_URI
+    trust_list_days: int = 7
+
+    def to_json(self) -> dict[str, object]:
+        return {"authority": self.authority, "status_uri": self.status_uri, "trust_list_days": self.trust_list_days}
+
+
+@dataclass
+class Home:
+    """Everything the office's commands need, opened lazily: the passphrase is asked for only when a
+    command has to sign."""
+
+    path: Path
+    passphrase_source: Callable[[], bytes]
+    _passphrase: bytes | None = field(default=None, repr=False)
+    _keys: KeyStore | None = field(default=None, repr=False)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / "registry.db"
+
+    def passphrase(self) -> bytes:
+        if self._passphrase is None:
+            self._passphrase = self.passphrase_source()
+        return self._passphrase
+
+    def config(self) -> Config:
+        try:
+            data = json.loads(self.config_path.read_text())
+            return Config(**data)
+        except FileNotFoundError:
+            raise KeyStoreError(f"{self.path} is not a registry home; run `registry --home {self.path} init`") from None
+        except (OSError, ValueError, TypeError) as exc:
+            raise KeyStoreError(f"cannot read {self.config_path}: {exc}") from None
+
+    def write_config(self, config: Config) -> None:
+        write_atomic(self.config_path, json.dumps(config.to_json(), indent=2).encode() + b"\n")
+
+    def keys(self) -> KeyStore:
+        if self._keys is None:
+            self._keys = KeyStore(self.path, self.passphrase)
+        return self._keys

@@ -1,0 +1,163 @@
+"""`verifier`: check permits offline from scanner text or image files, and manage the local cache.
+
+Exit codes of `check`: 0 valid, 1 invalid, 2 indeterminate, 3 usage error. In batch mode (INPUT
+`-`, one payload per line) the exit code is the worst verdict seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from keys.errors import PermitError
+from verifier.cache import Cache
+from verifier.check import Result, Verdict, check, failure
+from verifier.permit import MAX_TEXT
+
+EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INDETERMINATE: 2}
+EXIT_USAGE = 3
+CACHE_ENV = "PERMIT_VERIFIER_CACHE"
+
+
+def parse_time(value: str) -> int:
+    """--at: epoch seconds, an ISO 8601 date (00:00 UTC) or datetime (UTC unless an offset is given)."""
+    value = value.strip()
+    if value.lstrip("-").isdigit():
+        return int(value)
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not epoch seconds or an ISO 8601 date/time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def _human(result: Result) -> str:
+    line = f"{result.verdict.value.upper()} ({result.reason.value}): {result.message}"
+    if result.detail and result.detail != result.message:
+        line += f" [{result.detail}]"
+    p = result.permit
+    if p is not None:
+        line += f"\n  {p.number} card {p.card}: {p.surname}, {p.given_names}"
+        line += f" ({p.nationality}, {p.sex}, born {p.birth_date.isoformat()})"
+        line += f"; valid {p.issue_date.isoformat()} to {p.expiry_date.isoformat()}"
+    return line
+
+
+def _emit(result: Result, as_json: bool) -> None:
+    click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _human(result))
+
+
+@click.group()
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get(CACHE_ENV, str(Path.home() / ".permit-verifier")),
+    show_default=f"${CACHE_ENV} or ~/.permit-verifier",
+    help="Directory holding the pinned root key, trust list and status lists.",
+)
+@click.pass_context
+def cli(ctx: click.Context, cache_dir: Path) -> None:
+    """Check permanent-residence permits, offline."""
+    ctx.obj = Cache(cache_dir)
+
+
+@cli.command("check")
+@click.argument("input_")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per payload.")
+@click.option("--at", "at_text", help="Validation time (epoch seconds or ISO 8601); default now.")
+@click.pass_obj
+def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None) -> None:
+    """Check INPUT: payload text as a scanner types it, an image file, or - for one payload per line on stdin."""
+    at = parse_time(at_text) if at_text is not None else int(time.time())
+    trust = cache.trust_list()
+    if input_ == "-":
+        worst = 0
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            result = check(line[: MAX_TEXT + 2], trust, at)
+            _emit(result, as_json)
+            worst = max(worst, EXIT_CODES[result.verdict])
+        sys.exit(worst)
+    if not input_.startswith("PR") and Path(input_).is_file():
+        from verifier.scan import read_qr_text
+
+        try:
+            text = read_qr_text(Path(input_))
+        except PermitError as exc:
+            result = failure(exc)
+            _emit(result, as_json)
+            sys.exit(EXIT_CODES[result.verdict])
+    else:
+        text = input_
+    result = check(text, trust, at)
+    _emit(result, as_json)
+    sys.exit(EXIT_CODES[result.verdict])
+
+
+@cli.group("trust")
+def trust_group() -> None:
+    """Manage the trust list: the issuer's keys this verifier accepts."""
+
+
+@trust_group.command("add")
+@click.argument("trust_list", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", "root_pem", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The issuer's root public key (PEM) to pin; needed the first time.")
+@click.pass_obj
+def trust_add(cache: Cache, trust_list: Path, root_pem: Path | None) -> None:
+    """Verify TRUST_LIST against the pinned root and keep it for offline checks."""
+    if root_pem is not None:
+        cache.pin_root(root_pem.read_bytes())
+    trust = cache.add_trust_list(trust_list.read_bytes(), int(time.time()))
+    expires = datetime.fromtimestamp(trust.expires_at, UTC).isoformat()
+    click.echo(f"trust list version {trust.version} from {trust.issuer}: {len(trust.keys)} keys, expires {expires}")
+
+
+@trust_group.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def trust_show(cache: Cache, as_json: bool) -> None:
+    """Show the trust list held."""
+    trust = cache.trust_list()
+    if trust is None:
+        raise PermitError("no trust list held; run `verifier trust add` first")
+    keys = [
+        {"kid": k.kid.hex(), "use": k.use.value, "state": k.state.value, "not_before": k.not_before,
+         "not_after": k.not_after}
+        for k in trust.keys
+    ]
+    info = {"version": trust.version, "issuer": trust.issuer, "issued_at": trust.issued_at,
+            "expires_at": trust.expires_at, "keys": keys}
+    click.echo(json.dumps(info, indent=None if as_json else 2))
+
+
+def main() -> None:
+    """Console entry point: usage errors exit 3, the project's own errors exit 1 with their reason."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (click.UsageError, click.Abort) as exc:
+        if isinstance(exc, click.UsageError):
+            exc.show()
+        sys.exit(EXIT_USAGE)
+    except PermitError as exc:
+        click.echo(f"error ({exc.reason.value}): {exc.message}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
