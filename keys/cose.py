@@ -100,7 +100,7 @@ def decode_sign1(data: bytes, max_size: int = MAX_ENVELOPE) -> Sign1:
     alg = header.get(HEADER_ALG)
     kid = header.get(HEADER_KID)
     typ = header.get(HEADER_TYP)
-    if alg not in algorithms.ALGORITHMS:
+    if type(alg) is not int or alg not in algorithms.ALGORITHMS:
         raise FormatError(f"unsupported or missing algorithm in protected header: {alg!r}")
     if not isinstance(kid, bytes) or not 1 <= len(kid) <= 32:
         raise FormatError("protected header must carry a kid of 1 to 32 bytes")

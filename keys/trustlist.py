@@ -74,8 +74,10 @@ class TrustedKey:
         if not isinstance(entry, dict):
             raise FormatError("trust list key entry must be a map")
         try:
-            kid, alg, use, spki = entry["kid"], entry["alg"], KeyUse(entry["use"]), entry["key"]
-            nbf, exp, state = entry["nbf"], entry.get("exp"), KeyState(entry["state"])
+            kid, alg, spki, nbf, exp = entry["kid"], entry["alg"], entry["key"], entry["nbf"], entry.get("exp")
+            if not (isinstance(entry["use"], str) and isinstance(entry["state"], str) and _is_int(alg)):
+                raise ValueError("use and state must be text, alg an integer")
+            use, state = KeyUse(entry["use"]), KeyState(entry["state"])
         except (KeyError, ValueError, TypeError) as exc:
             raise FormatError(f"trust list key entry is incomplete or has a bad value: {exc!r}") from None
         if not isinstance(kid, bytes) or not isinstance(spki, bytes) or alg not in algorithms.ALGORITHMS:

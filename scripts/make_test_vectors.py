@@ -124,7 +124,7 @@ def generate(out: Path, keys_dir: Path) -> None:
          sign(long_name, "es256"), CLOCK, "valid", "VALID"),
         ("valid-retired-key", "signed by a key retired after it signed", sign(p, "retired"), CLOCK, "valid", "VALID"),
         ("valid-kid-collision", "signed by the second of two keys listed under one kid",
-         sign(p, "collider"), CLOCK, "valid", "VALID"),
+         encode_permit(p, k["collider"], kid(k["es256"])), CLOCK, "valid", "VALID"),
         ("malformed-garbage", "non-alphanumeric garbage", "hello, world! <>{}\u00e9", CLOCK, "invalid", "MALFORMED"),
         ("malformed-wrong-prefix", "another scheme's prefix", "HC1:" + valid[4:], CLOCK, "invalid", "MALFORMED"),
         ("malformed-truncated", "payload cut short", valid[:-20], CLOCK, "invalid", "MALFORMED"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 # alpha-3, numeric, name: the 249 officially assigned ISO 3166-1 codes.
 _ISO_3166 = """
 ABW 533 Aruba
@@ -294,49 +297,69 @@ class UnknownCodeError(ValueError):
     """A country or province code that is not assigned."""
 
 
-def _parse() -> tuple[dict[str, int], dict[int, str], dict[str, str]]:
-    to_numeric, to_alpha3, names = {}, {}, {}
+def _parse_countries() -> tuple[dict[str, int], dict[int, str], dict[str, str]]:
+    to_numeric: dict[str, int] = {}
+    to_alpha3: dict[int, str] = {}
+    names: dict[str, str] = {}
     for line in _ISO_3166.strip().splitlines():
         alpha3, numeric, name = line.split(" ", 2)
+        if alpha3 in to_numeric or int(numeric) in to_alpha3:
+            raise AssertionError(f"duplicate ISO 3166-1 entry: {line}")
         to_numeric[alpha3], to_alpha3[int(numeric)], names[alpha3] = int(numeric), alpha3, name
     return to_numeric, to_alpha3, names
 
 
-_TO_NUMERIC, _TO_ALPHA3, _NAMES = _parse()
-PROVINCES = dict(line.split(" ", 1) for line in _PROVINCES.strip().splitlines())
+def _parse_provinces() -> dict[str, str]:
+    provinces: dict[str, str] = {}
+    for line in _PROVINCES.strip().splitlines():
+        code, name = line.split(" ", 1)
+        if code in provinces:
+            raise AssertionError(f"duplicate GB/T 2260 entry: {line}")
+        provinces[code] = name
+    return provinces
+
+
+_TO_NUMERIC, _TO_ALPHA3, _NAMES = _parse_countries()
+
+# Read-only views: alpha-3 -> numeric, and 2-digit province code -> English name.
+ALPHA3_TO_NUMERIC: Mapping[str, int] = MappingProxyType(_TO_NUMERIC)
+PROVINCES: Mapping[str, str] = MappingProxyType(_parse_provinces())
 
 
 def is_alpha3(code: str) -> bool:
-    return code in _TO_NUMERIC
+    """True for an assigned ISO 3166-1 alpha-3 code (upper case, e.g. "CHN")."""
+    return isinstance(code, str) and code in _TO_NUMERIC
 
 
 def alpha3_to_numeric(code: str) -> int:
-    try:
-        return _TO_NUMERIC[code]
-    except KeyError:
-        raise UnknownCodeError(f"{code!r} is not an ISO 3166-1 alpha-3 country code") from None
+    """ISO 3166-1 numeric code of an alpha-3 code: "CHN" -> 156."""
+    if not is_alpha3(code):
+        raise UnknownCodeError(f"{code!r} is not an ISO 3166-1 alpha-3 country code")
+    return _TO_NUMERIC[code]
 
 
 def numeric_to_alpha3(n: int) -> str:
-    try:
-        return _TO_ALPHA3[n]
-    except KeyError:
-        raise UnknownCodeError(f"{n:03d} is not an ISO 3166-1 numeric country code") from None
+    """ISO 3166-1 alpha-3 code of a numeric code: 156 -> "CHN"."""
+    if type(n) is not int or n not in _TO_ALPHA3:
+        shown = f"{n:03d}" if type(n) is int else repr(n)
+        raise UnknownCodeError(f"{shown} is not an ISO 3166-1 numeric country code")
+    return _TO_ALPHA3[n]
 
 
 def country_name(alpha3: str) -> str:
-    try:
-        return _NAMES[alpha3]
-    except KeyError:
-        raise UnknownCodeError(f"{alpha3!r} is not an ISO 3166-1 alpha-3 country code") from None
+    """English short name (as in ISO 3166-1 / pycountry) of an alpha-3 code."""
+    if not is_alpha3(alpha3):
+        raise UnknownCodeError(f"{alpha3!r} is not an ISO 3166-1 alpha-3 country code")
+    return _NAMES[alpha3]
 
 
 def is_province(code: str) -> bool:
-    return code in PROVINCES
+    """True for a GB/T 2260 province-level code (2 digits, e.g. "11")."""
+    return isinstance(code, str) and code in PROVINCES
 
 
 def province_name(code: str) -> str:
-    try:
-        return PROVINCES[code]
-    except KeyError:
-        raise UnknownCodeError(f"{code!r} is not a GB/T 2260 province code") from None
+    """English name of a GB/T 2260 province-level code: "11" -> "Beijing"."""
+    if not is_province(code):
+        raise UnknownCodeError(f"{code!r} is not a GB/T 2260 province-level code")
+    return PROVINCES[code]

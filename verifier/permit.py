@@ -153,7 +153,8 @@ def decode_claims(payload: bytes) -> Permit:
     status = m.get(P_STATUS)
     if not isinstance(status, list | tuple) or len(status) != 2:
         raise FormatError("status reference must be [list, index]")
-    sex = SEX_CODES.get(m.get(P_SEX))  # type: ignore[arg-type]
+    sex_code = m.get(P_SEX)
+    sex = SEX_CODES.get(sex_code) if type(sex_code) is int else None
     category = m.get(P_CATEGORY)
     birth = m.get(P_BIRTH)
     nationality = m.get(P_NATIONALITY)
