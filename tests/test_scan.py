@@ -49,7 +49,7 @@ def test_files_on_disk(issuer: Issuer, tmp_path: Path) -> None:
     png.write_bytes(render_file(text, png))
     assert read_qr_text(png) == text
     assert svg_bytes(text).startswith(b"<?xml")
-    with pytest.raises(RenderError, match=".gif"):
+    with pytest.raises(RenderError, match=r"\.gif"):
         render_file(text, tmp_path / "permit.gif")
 
 

@@ -42,7 +42,7 @@ def test_vectors_regenerate_identically(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_vectors.py"), str(tmp_path)], check=True)
     committed = sorted(p.name for p in VECTORS.iterdir() if p.is_file() and p.suffix != ".md")
     assert committed == sorted(p.name for p in tmp_path.iterdir() if p.is_file())
-    match, mismatch, errors = filecmp.cmpfiles(VECTORS, tmp_path, committed, shallow=False)
+    _, mismatch, errors = filecmp.cmpfiles(VECTORS, tmp_path, committed, shallow=False)
     assert (mismatch, errors) == ([], [])
 
 
