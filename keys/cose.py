@@ -94,6 +94,20 @@ def decode_sign1(data: bytes, max_size: int = MAX_ENVELOPE) -> Sign1:
         raise FormatError("COSE_Sign1 protected header, payload and signature must be byte strings")
     if not isinstance(unprotected, dict):
         raise FormatError("COSE_Sign1 unprotected header must be a map")
+    alg, kid, typ = _protected_header(protected_raw)
+    return Sign1(protected_raw, alg, kid, typ, payload, signature)
+
+
+_HEADER_CACHE: dict[bytes, tuple[int, bytes, str | None]] = {}
+_HEADER_CACHE_MAX = 1024
+
+
+def _protected_header(protected_raw: bytes) -> tuple[int, bytes, str | None]:
+    """alg, kid and typ of a protected header. Every permit from one key carries the same header
+    bytes, so parsed headers are kept (a bounded cache keyed by the exact bytes)."""
+    cached = _HEADER_CACHE.get(protected_raw)
+    if cached is not None:
+        return cached
     header = loads(protected_raw, "protected header") if protected_raw else {}
     if not isinstance(header, dict):
         raise FormatError("protected header must be a map")
@@ -106,4 +120,7 @@ def decode_sign1(data: bytes, max_size: int = MAX_ENVELOPE) -> Sign1:
         raise FormatError("protected header must carry a kid of 1 to 32 bytes")
     if typ is not None and not isinstance(typ, str):
         raise FormatError("typ header must be text")
-    return Sign1(protected_raw, alg, kid, typ, payload, signature)
+    if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
+        _HEADER_CACHE.clear()
+    _HEADER_CACHE[protected_raw] = (alg, kid, typ)
+    return alg, kid, typ

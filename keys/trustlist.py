@@ -105,17 +105,17 @@ class TrustList:
     status_uri: str
     keys: tuple[TrustedKey, ...]
     raw: bytes = field(repr=False)
-    _by_kid: dict[bytes, tuple[TrustedKey, ...]] = field(init=False, repr=False, compare=False)
+    _index: dict[tuple[bytes, KeyUse], tuple[TrustedKey, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[bytes, list[TrustedKey]] = {}
+        index: dict[tuple[bytes, KeyUse], list[TrustedKey]] = {}
         for key in self.keys:
-            index.setdefault(key.kid, []).append(key)
-        object.__setattr__(self, "_by_kid", {kid: tuple(keys) for kid, keys in index.items()})
+            index.setdefault((key.kid, key.use), []).append(key)
+        object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
 
     def candidates(self, kid: bytes, use: KeyUse) -> tuple[TrustedKey, ...]:
         """Every key listed under this kid for this use (a kid is a hint and may collide)."""
-        return tuple(k for k in self._by_kid.get(kid, ()) if k.use is use)
+        return self._index.get((kid, use), ())
 
     def status_uri_for(self, list_id: int) -> str:
         return self.status_uri.replace("{id}", str(list_id))

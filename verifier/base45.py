@@ -2,10 +2,11 @@
 
 Each 3-character group c, d, e stands for the 16-bit value c + 45*d + 2025*e. Instead of a Python
 loop over ~85 groups, `decode` works on whole strings at C speed: it translates the text to digit
-values once, spreads the c, d and e digits into 3-byte slots of three big integers, and computes
-every group's value in one integer expression. A slot (at most 91,124) never carries into its
-neighbour, so a group above 65535 shows as a non-zero high byte and is refused. A 250-character
-payload decodes in a few microseconds instead of ~30 us for a group-by-group loop.
+values once and reads them as one little-endian integer, in which group i's digits are bytes 3i,
+3i+1 and 3i+2. Masking and shifting pick out all c, all d and all e digits at once, and one integer
+expression computes every group's value in its own 3-byte slot. A slot (at most 91,124) never
+carries into its neighbour, so a group above 65535 shows as a non-zero top byte and is refused.
+A 250-character payload decodes in ~2 us instead of ~30 us for a group-by-group loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _INVALID = 0xFF
 _DIGITS = bytes(ALPHABET.index(chr(i)) if chr(i) in ALPHABET else _INVALID for i in range(256))
+_MASKS: dict[int, int] = {}
 
 
 class Base45Error(ValueError):
@@ -32,11 +34,12 @@ def encode(data: bytes) -> str:
     return "".join(out)
 
 
-def _spread(digits: bytes, k: int) -> int:
-    """The digits as the low bytes of k 3-byte big-endian slots of one integer."""
-    slots = bytearray(3 * k)
-    slots[2::3] = digits
-    return int.from_bytes(slots, "big")
+def _mask(k: int) -> int:
+    """An integer with 0xFF in the low byte of each of k little-endian 3-byte slots (cached per k)."""
+    mask = _MASKS.get(k)
+    if mask is None:
+        mask = _MASKS[k] = int.from_bytes(b"\xff\x00\x00" * k, "little")
+    return mask
 
 
 def decode(text: str) -> bytes:
@@ -53,15 +56,15 @@ def decode(text: str) -> bytes:
         raise Base45Error(f"character {text[bad]!r} at offset {bad} is not base45")
     k = n // 3
     full = 3 * k
-    values = (
-        _spread(digits[0:full:3], k) + 45 * _spread(digits[1:full:3], k) + 2025 * _spread(digits[2:full:3], k)
-    ).to_bytes(3 * k, "big")
-    if values[0::3].count(0) != k:
-        group = next(i for i in range(k) if values[3 * i])
+    mask = _mask(k)
+    x = int.from_bytes(digits[:full], "little")  # group i's c, d, e digits are bytes 3i, 3i+1, 3i+2
+    values = ((x & mask) + 45 * ((x >> 8) & mask) + 2025 * ((x >> 16) & mask)).to_bytes(full, "little")
+    if values[2::3].count(0) != k:
+        group = next(i for i in range(k) if values[3 * i + 2])
         raise Base45Error(f"group {text[3 * group: 3 * group + 3]!r} at offset {3 * group} is above 65535")
     out = bytearray(2 * k)
     out[0::2] = values[1::3]
-    out[1::2] = values[2::3]
+    out[1::2] = values[0::3]
     if full < n:
         last = digits[full] + 45 * digits[full + 1]
         if last > 0xFF:

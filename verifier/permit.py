@@ -114,76 +114,71 @@ def parse_text(text: str) -> Sign1:
     return decode_sign1(raw, MAX_COSE)
 
 
-def _text(m: dict, key: int, what: str, optional: bool = False) -> str | None:
-    value = m.get(key)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_NAME or not value.isprintable():
-        raise FormatError(f"{what} must be printable text of 1 to {MAX_NAME} characters")
-    return value
+def _bad(what: str) -> FormatError:
+    return FormatError(f"permit claims: {what}")
 
 
-def _time(value: object, what: str) -> int:
-    if type(value) is not int or not 0 <= value < MAX_TIME:
-        raise FormatError(f"{what} must be a NumericDate between 1970 and 2200")
-    return value
+def _is_text(value: object) -> bool:
+    return type(value) is str and 0 < len(value) <= MAX_NAME and value.isprintable()
 
 
-def _int(value: object, what: str) -> int:
-    if type(value) is not int or value < 0:
-        raise FormatError(f"{what} must be a non-negative integer")
-    return value
+def _is_uint(value: object, limit: int) -> bool:
+    return type(value) is int and 0 <= value < limit
 
 
 def decode_claims(payload: bytes) -> Permit:
-    """CWT claims bytes (already signature-checked) -> Permit. Raises FormatError."""
+    """CWT claims bytes (already signature-checked) -> Permit. Raises FormatError.
+
+    Written flat on purpose: this runs on every check, so each rule is one inline test."""
     claims = loads(payload, "permit claims")
-    if not isinstance(claims, dict):
-        raise FormatError("permit claims must be a map")
+    if type(claims) is not dict:
+        raise _bad("not a map")
     m = claims.get(CLAIM_PERMIT)
-    if not isinstance(m, dict):
-        raise FormatError(f"permit claims lack the permit map (claim {CLAIM_PERMIT})")
-    authority = claims.get(CLAIM_ISS)
-    if not isinstance(authority, str) or not 0 < len(authority) <= MAX_NAME:
-        raise FormatError("issuing authority (iss) must be text")
-    nbf, exp = _time(claims.get(CLAIM_NBF), "nbf"), _time(claims.get(CLAIM_EXP), "exp")
-    iat = _time(claims.get(CLAIM_IAT), "iat")
-    if exp <= nbf:
-        raise FormatError("exp must be after nbf")
-    status = m.get(P_STATUS)
-    if not isinstance(status, list | tuple) or len(status) != 2:
-        raise FormatError("status reference must be [list, index]")
-    sex_code = m.get(P_SEX)
-    sex = SEX_CODES.get(sex_code) if type(sex_code) is int else None
-    category = m.get(P_CATEGORY)
-    birth = m.get(P_BIRTH)
-    nationality = m.get(P_NATIONALITY)
-    if sex is None:
-        raise FormatError("sex must be 1 (male) or 2 (female)")
-    if type(category) is not int or not 1 <= category <= len(CATEGORIES):
-        raise FormatError("unknown grant category")
+    if type(m) is not dict:
+        raise _bad(f"no permit map (claim {CLAIM_PERMIT})")
+    authority, iat = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT)
+    nbf, exp = claims.get(CLAIM_NBF), claims.get(CLAIM_EXP)
+    if not _is_text(authority):
+        raise _bad("issuing authority (iss) must be text")
+    if not (_is_uint(nbf, MAX_TIME) and _is_uint(exp, MAX_TIME) and _is_uint(iat, MAX_TIME)):
+        raise _bad("nbf, exp and iat must be NumericDates between 1970 and 2200")
+    if exp <= nbf:  # type: ignore[operator]
+        raise _bad("exp must be after nbf")
+    body, card, surname, given = m.get(P_NUMBER), m.get(P_CARD), m.get(P_SURNAME), m.get(P_GIVEN)
+    chinese, sex, birth, nationality = m.get(P_CHINESE), m.get(P_SEX), m.get(P_BIRTH), m.get(P_NATIONALITY)
+    category, status = m.get(P_CATEGORY), m.get(P_STATUS)
+    if not _is_uint(body, number.BODY_MAX):
+        raise _bad("permit number must be an integer of at most 17 digits")
+    if not _is_uint(card, 1 << 32):
+        raise _bad("card serial must be a non-negative integer")
+    if not (_is_text(surname) and _is_text(given) and (chinese is None or _is_text(chinese))):
+        raise _bad(f"names must be printable text of 1 to {MAX_NAME} characters")
+    if (sex != 1 and sex != 2) or type(sex) is not int:
+        raise _bad("sex must be 1 (male) or 2 (female)")
     if type(birth) is not int or not -60000 < birth < 60000:
-        raise FormatError("birth date must be a day number")
-    if not isinstance(nationality, str) or len(nationality) != 3 or not nationality.isalpha():
-        raise FormatError("nationality must be an ISO 3166-1 alpha-3 code")
-    try:
-        permit_number = number.from_int(_int(m.get(P_NUMBER), "permit number"))
-    except number.InvalidNumberError as exc:
-        raise FormatError(f"permit number is impossible: {exc}") from None
+        raise _bad("birth date must be a day number")
+    if type(nationality) is not str or len(nationality) != 3 or not nationality.isalpha():
+        raise _bad("nationality must be an ISO 3166-1 alpha-3 code")
+    if type(category) is not int or not 1 <= category <= len(CATEGORIES):
+        raise _bad("unknown grant category")
+    if type(status) not in (list, tuple) or len(status) != 2 or not (
+        _is_uint(status[0], 1 << 32) and _is_uint(status[1], 1 << 32)
+    ):
+        raise _bad("status reference must be [list, index] of non-negative integers")
     return Permit(
-        number=permit_number,
-        card=_int(m.get(P_CARD), "card serial"),
-        surname=_text(m, P_SURNAME, "surname"),  # type: ignore[arg-type]
-        given_names=_text(m, P_GIVEN, "given names"),  # type: ignore[arg-type]
-        chinese_name=_text(m, P_CHINESE, "Chinese name", optional=True),
-        sex=sex,
-        birth_date=date_of_day(birth),
-        nationality=nationality,
-        category=CATEGORIES[category - 1],
-        authority=authority,
-        valid_from=nbf,
-        valid_until=exp,
-        signed_at=iat,
-        status_list=_int(status[0], "status list"),
-        status_index=_int(status[1], "status index"),
+        number.from_int(body),  # type: ignore[arg-type]
+        card,  # type: ignore[arg-type]
+        surname,  # type: ignore[arg-type]
+        given,  # type: ignore[arg-type]
+        chinese,  # type: ignore[arg-type]
+        SEX_CODES[sex],
+        date_of_day(birth),
+        nationality,
+        CATEGORIES[category - 1],
+        authority,  # type: ignore[arg-type]
+        nbf,  # type: ignore[arg-type]
+        exp,  # type: ignore[arg-type]
+        iat,  # type: ignore[arg-type]
+        status[0],
+        status[1],
     )

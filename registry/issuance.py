@@ -1,0 +1,147 @@
+"""Issuing permits and signing their cards.
+
+Assumptions (the lead documents them):
+- A card is valid from 00:00 (issuer time zone) of its issue date until the end of the day before the
+  same date VALIDITY_YEARS later (10 years), or MINOR_VALIDITY_YEARS (5) for a holder under 18 on the
+  issue date. An anniversary on 29 February of a non-leap year moves to 1 March.
+- A renewal starts a new validity window from its issue date; a replacement (lost, damaged, data changed)
+  and a re-issue after a key compromise keep the old card's expiry.
+- Every card gets a fresh status-list entry; its 2-bit value follows the permit's state.
+
+`now` (epoch seconds) is always passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+import sqlite_utils
+
+from keys.algorithms import PrivateKey
+from keys.errors import PermitError, Reason
+from keys.trustlist import KeyUse
+from registry.encode import encode_permit
+from registry.numbers import allocate_number, allocate_status_entry
+from registry.store import one, write_transaction
+from registry.validation import Application
+from verifier import base45
+from verifier.permit import PREFIX, Permit, day_start, local_date
+
+VALIDITY_YEARS = 10
+MINOR_VALIDITY_YEARS = 5
+ADULT_AGE = 18
+ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Signing:
+    """What signing a card needs: the active permit key and the authority named in `iss`."""
+
+    kid: bytes
+    key: PrivateKey
+    authority: str
+
+
+def signing_from_home(home: object) -> Signing:
+    """The active permit-signing key of a registry.home.Home (asks for the passphrase if needed)."""
+    trusted, private = home.keys().signer(KeyUse.PERMIT)  # type: ignore[attr-defined]
+    return Signing(trusted.kid, private, home.config().authority)  # type: ignore[attr-defined]
+
+
+def _anniversary(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return date(d.year + years, 3, 1)
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def validity(birth: date, now: int) -> tuple[int, int]:
+    """(valid_from, valid_until) of a card issued at `now`."""
+    issued = local_date(now)
+    years = MINOR_VALIDITY_YEARS if age_on(birth, issued) < ADULT_AGE else VALIDITY_YEARS
+    return day_start(issued), day_start(_anniversary(issued, years))
+
+
+def applicant_key(app: Application) -> str:
+    """The import key of an application: its `ref`, or a fingerprint of who the applicant is."""
+    if app.ref:
+        return "ref:" + app.ref
+    parts = [app.surname, app.given_names, app.birth_date.isoformat(), app.nationality, app.sex]
+    text = "|".join(unicodedata.normalize("NFC", p).casefold() for p in parts)
+    return "fp:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def payload_text(payload: bytes) -> str:
+    """The QR text of a stored card payload."""
+    return PREFIX + base45.encode(payload)
+
+
+def sign_card(db: sqlite_utils.Database, holder: dict, serial: int, valid: tuple[int, int], now: int,
+              signing: Signing, value: int, cause: str) -> dict:
+    """Allocate a status entry, sign card `serial` for the permit row `holder`, and store it as the current
+    card with its allocation (status `value`). Inside a write transaction. Returns the card row."""
+    list_id, idx = allocate_status_entry(db, now)
+    permit = Permit(
+        number=holder["number"], card=serial, surname=holder["surname"], given_names=holder["given_names"],
+        chinese_name=holder["chinese_name"], sex=holder["sex"], birth_date=date.fromisoformat(holder["birth_date"]),
+        nationality=holder["nationality"], category=holder["category"], authority=signing.authority,
+        valid_from=valid[0], valid_until=valid[1], signed_at=now, status_list=list_id, status_index=idx,
+    )
+    text = encode_permit(permit, signing.key, signing.kid)  # self-checked against the verifier's decoder
+    payload = base45.decode(text[len(PREFIX):])
+    card = {"number": permit.number, "serial": serial, "state": "current", "valid_from": valid[0],
+            "valid_until": valid[1], "signed_at": now, "kid": signing.kid.hex(), "status_list": list_id,
+            "status_index": idx, "payload": payload, "cause": cause}
+    cursor = db.execute(f"INSERT INTO cards ({', '.join(card)}) VALUES ({', '.join('?' * len(card))})",
+                        list(card.values()))
+    card["id"] = cursor.lastrowid
+    db.execute("INSERT INTO allocations (list_id, idx, value, card_id, allocated_at) VALUES (?, ?, ?, ?, ?)",
+               (list_id, idx, value, card["id"], now))
+    return card
+
+
+def add_event(db: sqlite_utils.Database, number: str, action: str, from_state: str | None, to_state: str,
+              now: int, actor: str, reason: str | None = None, note: str | None = None,
+              card_serial: int | None = None, detail: dict | None = None) -> None:
+    db.execute(
+        "INSERT INTO events (number, card_serial, action, from_state, to_state, at, actor, reason, note, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (number, card_serial, action, from_state, to_state, now, actor, reason, note,
+         json.dumps(detail, sort_keys=True) if detail else None),
+    )
+
+
+def issue_in_transaction(db: sqlite_utils.Database, app: Application, signing: Signing, now: int, actor: str,
+                         note: str | None = None, key: str | None = None) -> str:
+    """Issue one permit inside the caller's write transaction; returns its number."""
+    numbered = allocate_number(db, app.province, app.nationality, app.birth_date, app.sex)
+    holder = {
+        "number": numbered, "surname": app.surname, "given_names": app.given_names,
+        "chinese_name": app.chinese_name, "sex": app.sex, "birth_date": app.birth_date.isoformat(),
+        "nationality": app.nationality, "province": app.province, "category": app.category,
+        "photo": app.photo, "photo_type": app.photo_type, "state": ACTIVE, "applicant_key": key,
+        "created_at": now,
+    }
+    db.execute(f"INSERT INTO permits ({', '.join(holder)}) VALUES ({', '.join('?' * len(holder))})",
+               list(holder.values()))
+    card = sign_card(db, holder, 1, validity(app.birth_date, now), now, signing, 0, "issue")
+    add_event(db, numbered, "issue", None, ACTIVE, now, actor, note=note, card_serial=card["serial"])
+    return numbered
+
+
+def issue_permit(db: sqlite_utils.Database, app: Application, signing: Signing, now: int, actor: str,
+                 note: str | None = None) -> str:
+    """Issue one permit in its own transaction. With a `ref`, a second issue of the same ref is refused."""
+    key = applicant_key(app) if app.ref else None
+    with write_transaction(db):
+        if key and one(db, "SELECT number FROM permits WHERE applicant_key = ?", (key,)):
+            raise PermitError(f"reference {app.ref} was already issued a permit; nothing was changed", Reason.USAGE)
+        return issue_in_transaction(db, app, signing, now, actor, note, key)

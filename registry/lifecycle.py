@@ -1,0 +1,235 @@
+"""A permit's lifecycle as an explicit state machine; every transition is an event.
+
+States: active, suspended, revoked, surrendered, deceased, expired. `expired` is also derived when
+reading: an active permit whose current card is past its validity reads as expired, and is treated as
+expired by every transition (so it can be renewed but not replaced or suspended); `expire` records it.
+
+Each transition, in one write transaction: checks the table below (a refusal says why), updates the
+permit's state, signs a new card when the action makes one (renew, replace, reissue: the old card is
+superseded), sets the 2-bit status value of the card's status-list entry, and appends the event.
+
+Status values: 0 valid (active, expired: the card's own `exp` says it expired), 1 invalid (revoked,
+surrendered, deceased), 2 suspended, 3 superseded (an older card of the permit).
+
+Assumptions: a suspended permit cannot be surrendered (the pending decision comes first); a death can be
+recorded in any non-final state, revoked included; reinstatement after revocation returns to active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import sqlite_utils
+
+from keys.errors import PermitError, Reason
+from registry.issuance import Signing, add_event, sign_card, validity
+from registry.store import one, rows, translate_errors, write_transaction
+from verifier.permit import day_start, local_date
+
+ACTIVE, SUSPENDED, REVOKED, SURRENDERED, DECEASED, EXPIRED = (
+    "active", "suspended", "revoked", "surrendered", "deceased", "expired")
+STATES = (ACTIVE, SUSPENDED, REVOKED, SURRENDERED, DECEASED, EXPIRED)
+VALID, INVALID, SUSPENDED_VALUE, SUPERSEDED = 0, 1, 2, 3
+STATUS_VALUE = {ACTIVE: VALID, EXPIRED: VALID, SUSPENDED: SUSPENDED_VALUE,
+                REVOKED: INVALID, SURRENDERED: INVALID, DECEASED: INVALID}
+
+# action -> {from state: to state}. Anything not listed is refused.
+TRANSITIONS: Mapping[str, Mapping[str, str]] = {
+    "revoke": {ACTIVE: REVOKED, SUSPENDED: REVOKED, EXPIRED: REVOKED},
+    "suspend": {ACTIVE: SUSPENDED},
+    "reinstate": {SUSPENDED: ACTIVE, REVOKED: ACTIVE},
+    "surrender": {ACTIVE: SURRENDERED, EXPIRED: SURRENDERED},
+    "record-death": {ACTIVE: DECEASED, SUSPENDED: DECEASED, REVOKED: DECEASED, EXPIRED: DECEASED},
+    "renew": {ACTIVE: ACTIVE, EXPIRED: ACTIVE},
+    "replace": {ACTIVE: ACTIVE},
+    "expire": {EXPIRED: EXPIRED},
+    "reissue": {ACTIVE: ACTIVE, SUSPENDED: SUSPENDED},
+}
+_VERB = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated", "surrender": "surrendered",
+         "record-death": "recorded as deceased", "renew": "renewed", "replace": "replaced",
+         "expire": "recorded as expired", "reissue": "re-issued"}
+REVOCATION_GROUNDS: Mapping[str, str] = {
+    "national-security": "threat to national security or interests",
+    "expelled": "expelled from the country",
+    "fraud": "fraud in the application",
+    "insufficient-residence": "insufficient residence in the country",
+    "talent-authority-withdrawal": "withdrawn by the talent introduction authority",
+    "ineligible": "no longer eligible",
+}
+REPLACE_REASONS = ("lost", "damaged", "data-changed")
+CHANGEABLE = ("surname", "given_names", "chinese_name", "category", "photo", "photo_type")
+REISSUE_BATCH = 200
+
+
+class TransitionError(PermitError):
+    """The transition is not allowed from the permit's current state, or the permit does not exist."""
+
+    reason = Reason.USAGE
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, and why, for the event log."""
+
+    name: str
+    note: str | None = None
+
+
+def get_permit(db: sqlite_utils.Database, number: str) -> dict:
+    permit = one(db, "SELECT * FROM permits WHERE number = ?", (number.upper(),))
+    if permit is None:
+        raise TransitionError(f"no permit {number} in this registry")
+    return permit
+
+
+def current_card(db: sqlite_utils.Database, number: str) -> dict:
+    card = one(db, "SELECT * FROM cards WHERE number = ? AND state = 'current'", (number,))
+    if card is None:
+        raise PermitError(f"permit {number} has no current card: the store is inconsistent", Reason.KEY_STORE)
+    return card
+
+
+def effective_state(permit: Mapping, card: Mapping, now: int) -> str:
+    """The stored state, or `expired` for an active permit whose current card is past its validity."""
+    if permit["state"] == ACTIVE and now >= card["valid_until"]:
+        return EXPIRED
+    return permit["state"]
+
+
+def _target(action: str, number: str, state: str) -> str:
+    allowed = TRANSITIONS[action]
+    if state not in allowed:
+        can = ", ".join(sorted(allowed))
+        raise TransitionError(f"permit {number} is {state}; it cannot be {_VERB[action]} (only when {can})")
+    return allowed[state]
+
+
+def _set_value(db: sqlite_utils.Database, card_id: int, value: int) -> None:
+    db.execute("UPDATE allocations SET value = ? WHERE card_id = ?", (value, card_id))
+
+
+def _supersede(db: sqlite_utils.Database, card: Mapping) -> None:
+    db.execute("UPDATE cards SET state = 'superseded' WHERE id = ?", (card["id"],))
+    _set_value(db, card["id"], SUPERSEDED)
+
+
+def _new_card(db: sqlite_utils.Database, permit: dict, card: Mapping, valid: tuple[int, int], now: int,
+              signing: Signing, to_state: str, cause: str) -> dict:
+    _supersede(db, card)
+    return sign_card(db, permit, card["serial"] + 1, valid, now, signing, STATUS_VALUE[to_state], cause)
+
+
+def transition(db: sqlite_utils.Database, number: str, action: str, now: int, actor: Actor,
+               reason: str | None = None) -> str:
+    """A status-only transition: revoke, suspend, reinstate, surrender, record-death, expire.
+    Returns the new state."""
+    if action not in TRANSITIONS or action in ("renew", "replace", "reissue"):
+        raise TransitionError(f"unknown status transition {action}")
+    if action == "revoke" and reason not in REVOCATION_GROUNDS:
+        raise TransitionError(f"revocation needs one of the statutory grounds: {', '.join(REVOCATION_GROUNDS)}")
+    with write_transaction(db):
+        permit = get_permit(db, number)
+        card = current_card(db, permit["number"])
+        state = effective_state(permit, card, now)
+        if action == "expire" and state == ACTIVE:
+            until = local_date(card["valid_until"] - 1).isoformat()
+            raise TransitionError(f"permit {permit['number']} is active until {until}; it cannot be recorded as "
+                                  "expired")
+        if action == "expire" and permit["state"] == EXPIRED:
+            raise TransitionError(f"permit {permit['number']} is already recorded as expired")
+        to_state = _target(action, permit["number"], state)
+        db.execute("UPDATE permits SET state = ? WHERE number = ?", (to_state, permit["number"]))
+        _set_value(db, card["id"], STATUS_VALUE[to_state])
+        add_event(db, permit["number"], action, state, to_state, now, actor.name, reason, actor.note, card["serial"])
+    return to_state
+
+
+def renew(db: sqlite_utils.Database, number: str, now: int, actor: Actor, signing: Signing) -> int:
+    """A new card with a new validity window; returns its serial."""
+    with write_transaction(db):
+        permit = get_permit(db, number)
+        card = current_card(db, permit["number"])
+        state = effective_state(permit, card, now)
+        to_state = _target("renew", permit["number"], state)
+        valid = validity(date.fromisoformat(permit["birth_date"]), now)
+        db.execute("UPDATE permits SET state = ? WHERE number = ?", (to_state, permit["number"]))
+        new = _new_card(db, permit, card, valid, now, signing, to_state, "renew")
+        add_event(db, permit["number"], "renew", state, to_state, now, actor.name, None, actor.note, new["serial"])
+    return new["serial"]
+
+
+def replace(db: sqlite_utils.Database, number: str, why: str, changes: Mapping[str, object], now: int,
+            actor: Actor, signing: Signing) -> int:
+    """A new card for a lost or damaged one, or with changed data (`changes`: already validated values of
+    CHANGEABLE fields). Keeps the expiry; returns the new serial."""
+    if why not in REPLACE_REASONS:
+        raise TransitionError(f"a replacement reason is one of {', '.join(REPLACE_REASONS)}")
+    unknown = sorted(set(changes) - set(CHANGEABLE))
+    if unknown:
+        raise TransitionError(f"these fields cannot be changed on a replacement card: {', '.join(unknown)} "
+                              "(they are part of the permit number)")
+    if why == "data-changed" and not changes:
+        raise TransitionError("a data-changed replacement needs at least one changed field")
+    if why != "data-changed" and changes:
+        raise TransitionError(f"a replacement for a {why} card keeps the data; use --reason data-changed")
+    with write_transaction(db):
+        permit = get_permit(db, number)
+        card = current_card(db, permit["number"])
+        state = effective_state(permit, card, now)
+        to_state = _target("replace", permit["number"], state)
+        if changes:
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            db.execute(f"UPDATE permits SET {sets} WHERE number = ?", [*changes.values(), permit["number"]])
+            permit = get_permit(db, permit["number"])
+        valid = (day_start(local_date(now)), card["valid_until"])
+        new = _new_card(db, permit, card, valid, now, signing, to_state, f"replace:{why}")
+        detail = {"changed": sorted(k for k in changes if k != "photo_type")} if changes else None
+        add_event(db, permit["number"], "replace", state, to_state, now, actor.name, why, actor.note,
+                  new["serial"], detail)
+    return new["serial"]
+
+
+def reissue(db: sqlite_utils.Database, kid_hex: str, now: int, actor: Actor, signing: Signing,
+            batch: int = REISSUE_BATCH) -> int:
+    """Re-sign every current card signed by `kid_hex` (of permits still active or suspended and not past
+    expiry) with `signing`, one transaction per batch. Same number and validity, serial + 1. Returns how
+    many cards were re-issued; safe to re-run (a re-issued card is no longer signed by that key)."""
+    kid_hex = kid_hex.lower()
+    if signing.kid.hex() == kid_hex:
+        raise TransitionError(f"key {kid_hex} is the active permit key: rotate it before re-issuing its cards")
+    done = 0
+    while True:
+        with write_transaction(db):
+            todo = rows(db, "SELECT cards.* FROM cards JOIN permits USING (number) WHERE cards.kid = ? AND "
+                        "cards.state = 'current' AND permits.state IN (?, ?) AND cards.valid_until > ? "
+                        "ORDER BY cards.id LIMIT ?", (kid_hex, ACTIVE, SUSPENDED, now, batch))
+            for card in todo:
+                permit = get_permit(db, card["number"])
+                to_state = _target("reissue", permit["number"], permit["state"])
+                new = _new_card(db, permit, card, (card["valid_from"], card["valid_until"]), now, signing,
+                                to_state, "reissue")
+                add_event(db, permit["number"], "reissue", permit["state"], to_state, now, actor.name,
+                          f"key {kid_hex}", actor.note, new["serial"], {"old_kid": kid_hex,
+                                                                         "new_kid": signing.kid.hex()})
+        done += len(todo)
+        if len(todo) < batch:
+            return done
+
+
+def expire_all(db: sqlite_utils.Database, now: int, actor: Actor) -> list[str]:
+    """Record `expire` for every active permit whose current card is past its validity."""
+    due = [r["number"] for r in rows(db, "SELECT permits.number FROM permits JOIN cards USING (number) "
+                                     "WHERE permits.state = ? AND cards.state = 'current' AND cards.valid_until <= ?",
+                                     (ACTIVE, now))]
+    for numbered in due:
+        transition(db, numbered, "expire", now, actor)
+    return due
+
+
+def status_entries(db: sqlite_utils.Database) -> Iterator[tuple[int, int, int]]:
+    """Every allocated status entry as (list_id, idx, value), ordered, for the status-list publisher."""
+    with translate_errors():
+        for row in db.execute("SELECT list_id, idx, value FROM allocations ORDER BY list_id, idx"):
+            yield row[0], row[1], row[2]
