@@ -14,7 +14,7 @@ from keys.errors import KeyStoreError, PermitError, Reason
 from keys.keystore import PASSPHRASE_ENV, KeyStore, passphrase_from_env
 from keys.trustlist import KeyUse
 from registry.home import DEFAULT_AUTHORITY, DEFAULT_STATUS_URI, HOME_ENV, Config, Home
-from registry.publish import publish_trust_list
+from registry.publish import publish as publish_files
 
 EXIT_USAGE = 3
 
@@ -133,9 +133,12 @@ def keys_compromise(home: Home, kid: str) -> None:
 @click.option("-o", "--out", "outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.pass_obj
 def publish(home: Home, outdir: Path) -> None:
-    """Write the files verifiers download: root.pem and trust-list.cwt."""
-    version = publish_trust_list(home, outdir, now())
-    click.echo(f"published trust list version {version} to {outdir}")
+    """Write the files verifiers download: root.pem, trust-list.cwt, status/<id>.cwt and index.json.
+    Only what changed (or passed half its lifetime) is signed anew."""
+    report = publish_files(home, outdir, now())
+    click.echo(f"published to {outdir}: trust list version {report.trust_version}"
+               f"{' (signed now)' if report.trust_signed else ''}, {report.lists} status lists "
+               f"({report.lists_signed} signed now)")
 
 
 def _register_office_commands() -> None:

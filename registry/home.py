@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from keys.errors import KeyStoreError
@@ -22,9 +22,11 @@ class Config:
     authority: str = DEFAULT_AUTHORITY
     status_uri: str = DEFAULT_STATUS_URI
     trust_list_days: int = 7
+    status_ttl: int = 3600  # seconds a status list's word stands; publish at least this often
+    status_list_hours: int = 48  # after this a status list is expired and verifiers report STATUS_UNKNOWN
 
     def to_json(self) -> dict[str, object]:
-        return {"authority": self.authority, "status_uri": self.status_uri, "trust_list_days": self.trust_list_days}
+        return asdict(self)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from keys import algorithms
 from keys.algorithms import EDDSA, ES256, PrivateKey
 from keys.trustlist import KeyState, KeyUse, TrustedKey, build_trust_list
 from registry.encode import encode_permit
+from registry.publish import pack_entries, status_token
 from registry.qr import png_bytes
 from verifier import base45, number
 from verifier.permit import PREFIX, Permit, day_start
@@ -40,6 +41,8 @@ CLOCK = ts("2026-06-01T08:00:00")
 TRUST_IAT, TRUST_EXP = ts("2026-01-01T00:00:00"), ts("2099-12-31T00:00:00")
 KEYS_FROM, RETIRED_AT = ts("2025-01-01T00:00:00"), ts("2026-03-01T00:00:00")
 STATUS_URI = "https://permits.example/status/{id}.cwt"
+STATUS_IAT, STATUS_TTL = ts("2026-05-31T00:00:00"), 2 * 86400
+REVOKED_IDX, SUSPENDED_IDX, SUPERSEDED_IDX = 111, 222, 333
 
 
 def load_keys(directory: Path) -> dict[str, PrivateKey]:
@@ -111,6 +114,12 @@ def generate(out: Path, keys_dir: Path) -> None:
         "trust-list-other-root.cwt": build_trust_list(version=9, issued_at=TRUST_IAT, expires_at=TRUST_EXP,
                                                       **{**trust_args, "root_key": k["unlisted"]}),
     }
+    raw = pack_entries(131072, [(REVOKED_IDX, 1), (SUSPENDED_IDX, 2), (SUPERSEDED_IDX, 3)])
+    files["status/1.cwt"] = status_token(STATUS_URI.replace("{id}", "1"), raw, STATUS_IAT, STATUS_TTL, TRUST_EXP,
+                                         k["status"])
+    files["index.json"] = (json.dumps({"published_at": STATUS_IAT, "root": "root.pem", "trust_list": "trust-list.cwt",
+                                       "status_lists": [{"id": 1, "path": "status/1.cwt", "iat": STATUS_IAT,
+                                                         "exp": TRUST_EXP}]}, indent=2) + "\n").encode()
     p = base_permit()
     sign = lambda permit, key: encode_permit(permit, k[key], kid(k[key]))  # noqa: E731
     valid = sign(p, "es256")
@@ -152,6 +161,16 @@ def generate(out: Path, keys_dir: Path) -> None:
          "EXPIRED"),
         ("trust-list-stale", "validation clock after the trust list expired", valid, ts("2100-01-01T00:00:00"),
          "indeterminate", "TRUST_LIST_STALE"),
+        ("revoked", "status entry 1", sign(replace(p, status_index=REVOKED_IDX), "es256"), CLOCK, "invalid",
+         "REVOKED"),
+        ("suspended", "status entry 2", sign(replace(p, status_index=SUSPENDED_IDX), "es256"), CLOCK, "invalid",
+         "SUSPENDED"),
+        ("superseded", "status entry 3: an older card of a renewed or replaced permit",
+         sign(replace(p, status_index=SUPERSEDED_IDX), "es256"), CLOCK, "invalid", "SUPERSEDED"),
+        ("status-stale", "status list older than its ttl (2 days) at the validation clock", valid,
+         ts("2026-06-10T00:00:00"), "indeterminate", "STATUS_STALE"),
+        ("status-unknown", "the permit points at status list 2, which is not published",
+         sign(replace(p, status_list=2), "es256"), CLOCK, "indeterminate", "STATUS_UNKNOWN"),
     ]
     manifest = []
     for i, (name, description, text, at, verdict, reason) in enumerate(vectors, start=1):
@@ -178,8 +197,8 @@ def generate(out: Path, keys_dir: Path) -> None:
     files["vectors.json"] = (json.dumps({"format": "PR1", "permit_vectors": manifest,
                                          "trust_list_vectors": trust_vectors}, indent=2, ensure_ascii=False)
                              + "\n").encode()
-    out.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(data)
 
 

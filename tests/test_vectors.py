@@ -32,16 +32,16 @@ EXIT = {"valid": 0, "invalid": 1, "indeterminate": 2}
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("cache")
-    result = CliRunner().invoke(cli, ["--cache", str(directory), "trust", "add", str(VECTORS / "trust-list.cwt"),
-                                      "--root", str(VECTORS / "root.pem")])
+    result = CliRunner().invoke(cli, ["--cache", str(directory), "sync", str(VECTORS), "--root",
+                                      str(VECTORS / "root.pem")])
     assert result.exit_code == 0, result.output
     return directory
 
 
 def test_vectors_regenerate_identically(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_vectors.py"), str(tmp_path)], check=True)
-    committed = sorted(p.name for p in VECTORS.iterdir() if p.is_file() and p.suffix != ".md")
-    assert committed == sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    committed = sorted(str(p.relative_to(VECTORS)) for p in VECTORS.rglob("*") if p.is_file() and p.suffix != ".md")
+    assert committed == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     _, mismatch, errors = filecmp.cmpfiles(VECTORS, tmp_path, committed, shallow=False)
     assert (mismatch, errors) == ([], [])
 
@@ -49,7 +49,8 @@ def test_vectors_regenerate_identically(tmp_path: Path) -> None:
 def test_every_reason_code_has_a_vector() -> None:
     reasons = {v["expected"]["reason"] for v in PERMIT_VECTORS}
     assert reasons >= {"VALID", "MALFORMED", "UNSUPPORTED_VERSION", "UNKNOWN_KEY", "BAD_SIGNATURE",
-                       "KEY_NOT_VALID", "KEY_COMPROMISED", "NOT_YET_VALID", "EXPIRED", "TRUST_LIST_STALE"}
+                       "KEY_NOT_VALID", "KEY_COMPROMISED", "NOT_YET_VALID", "EXPIRED", "TRUST_LIST_STALE",
+                       "REVOKED", "SUSPENDED", "SUPERSEDED", "STATUS_STALE", "STATUS_UNKNOWN"}
 
 
 def _check(cache: Path, item: str, at: str) -> tuple[int, dict]:
@@ -62,8 +63,9 @@ def test_vector_from_text(cache: Path, vector: dict) -> None:
     code, out = _check(cache, vector["payload"], vector["at"])
     assert (out["verdict"], out["reason"]) == (vector["expected"]["verdict"], vector["expected"]["reason"])
     assert code == EXIT[vector["expected"]["verdict"]]
-    assert (out["permit"] is not None) == (out["reason"] in {"VALID", "KEY_COMPROMISED", "KEY_NOT_VALID",
-                                                             "NOT_YET_VALID", "EXPIRED"})
+    signature_held = {"VALID", "KEY_COMPROMISED", "KEY_NOT_VALID", "NOT_YET_VALID", "EXPIRED", "REVOKED",
+                      "SUSPENDED", "SUPERSEDED", "STATUS_STALE", "STATUS_UNKNOWN"}
+    assert (out["permit"] is not None) == (out["reason"] in signature_held)
 
 
 @pytest.mark.parametrize("vector", [v for v in PERMIT_VECTORS if "qr" in v],

@@ -77,17 +77,20 @@ def cli(ctx: click.Context, cache_dir: Path) -> None:
 @click.argument("input_")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per payload.")
 @click.option("--at", "at_text", help="Validation time (epoch seconds or ISO 8601); default now.")
+@click.option("--max-status-age", type=click.IntRange(min=0), default=None,
+              help="Seconds a status list may be old before a check says STATUS_STALE (default: the list's ttl).")
 @click.pass_obj
-def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None) -> None:
+def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max_status_age: int | None) -> None:
     """Check INPUT: payload text as a scanner types it, an image file, or - for one payload per line on stdin."""
     at = parse_time(at_text) if at_text is not None else int(time.time())
     trust = cache.trust_list()
+    status = cache.status_lookup(max_status_age)
     if input_ == "-":
         worst = 0
         for line in sys.stdin:
             if not line.strip():
                 continue
-            result = check(line[: MAX_TEXT + 2], trust, at)
+            result = check(line[: MAX_TEXT + 2], trust, at, status)
             _emit(result, as_json)
             worst = max(worst, EXIT_CODES[result.verdict])
         sys.exit(worst)
@@ -102,7 +105,7 @@ def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None) -> 
             sys.exit(EXIT_CODES[result.verdict])
     else:
         text = input_
-    result = check(text, trust, at)
+    result = check(text, trust, at, status)
     _emit(result, as_json)
     sys.exit(EXIT_CODES[result.verdict])
 
@@ -126,6 +129,20 @@ def trust_add(cache: Cache, trust_list: Path, root_pem: Path | None) -> None:
     click.echo(f"trust list version {trust.version} from {trust.issuer}: {len(trust.keys)} keys, expires {expires}")
 
 
+@cli.command("sync")
+@click.argument("source")
+@click.option("--root", "root_pem", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The issuer's root public key (PEM) to pin; needed the first time.")
+@click.pass_obj
+def sync_cmd(cache: Cache, source: str, root_pem: Path | None) -> None:
+    """Fetch the trust list and status lists from SOURCE (a directory or an http(s) URL), check them
+    all, and replace the cache in one step (an interrupted sync keeps the previous cache)."""
+    if root_pem is not None:
+        cache.pin_root(root_pem.read_bytes())
+    report = cache.sync(source, int(time.time()))
+    click.echo(f"synced trust list version {report.trust_version} and {report.status_lists} status lists")
+
+
 @trust_group.command("show")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -142,6 +159,17 @@ def trust_show(cache: Cache, as_json: bool) -> None:
     info = {"version": trust.version, "issuer": trust.issuer, "issued_at": trust.issued_at,
             "expires_at": trust.expires_at, "keys": keys}
     click.echo(json.dumps(info, indent=None if as_json else 2))
+
+
+def _register_server_commands() -> None:
+    """`serve`, `orgs` and `audit` live with the online service (verifier/server/, the `server` extra)."""
+    from verifier.server.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_register_server_commands()
 
 
 def main() -> None:
