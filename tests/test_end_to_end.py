@@ -1,0 +1,126 @@
+"""The whole path through the real commands: issue, publish, sync, check; then revoke, renew, and
+see every verifier learn it from the next publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PERMIT_REGISTRY_PASSPHRASE": "correct horse battery staple"}
+
+
+def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    module = "registry.cli" if args[0] == "registry" else "verifier.cli"
+    proc = subprocess.run([sys.executable, "-m", module, *args[1:]], capture_output=True, text=True, env=ENV,
+                          cwd=ROOT, timeout=120)
+    if ok:
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    return proc
+
+
+def verdict(cache: Path, image: Path) -> tuple[int, str]:
+    proc = run("verifier", "--cache", str(cache), "check", str(image), "--json", ok=False)
+    return proc.returncode, json.loads(proc.stdout)["reason"]
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    base = tmp_path_factory.mktemp("e2e")
+    home, pub, cache = base / "home", base / "pub", base / "cache"
+    run("registry", "--home", str(home), "init")
+    return home, pub, cache
+
+
+def test_issue_revoke_renew(office: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    home, pub, cache = office
+    number = run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / "smith-john.json"))
+    number = number.stdout.strip()
+    old_card = tmp_path / "card1.png"
+    run("registry", "--home", str(home), "qr", number, "-o", str(old_card))
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    assert verdict(cache, old_card) == (0, "VALID")
+
+    run("registry", "--home", str(home), "renew", number)
+    new_card = tmp_path / "card2.svg"
+    run("registry", "--home", str(home), "qr", number, "-o", str(new_card))
+    assert new_card.read_bytes().startswith(b"<?xml")
+    new_png = tmp_path / "card2.png"
+    run("registry", "--home", str(home), "qr", number, "-o", str(new_png))
+    assert verdict(cache, old_card) == (0, "VALID")  # the verifier has not synced yet
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    run("verifier", "--cache", str(cache), "sync", str(pub))
+    assert verdict(cache, old_card) == (1, "SUPERSEDED")
+    assert verdict(cache, new_png) == (0, "VALID")
+
+    run("registry", "--home", str(home), "revoke", number, "--reason", "fraud")
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    run("verifier", "--cache", str(cache), "sync", str(pub))
+    assert verdict(cache, new_png) == (1, "REVOKED")
+
+
+def test_unsynced_verifier_is_never_silently_valid(office: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    home, pub, _ = office
+    number = run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / "muller-anna.json"))
+    card = tmp_path / "card.png"
+    run("registry", "--home", str(home), "qr", number.stdout.strip(), "-o", str(card))
+    empty = tmp_path / "empty-cache"
+    assert verdict(empty, card) == (2, "NO_TRUST_LIST")
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    trust_only = tmp_path / "trust-only"
+    run("verifier", "--cache", str(trust_only), "trust", "add", str(pub / "trust-list.cwt"), "--root",
+        str(pub / "root.pem"))
+    assert verdict(trust_only, card) == (2, "STATUS_UNKNOWN")
+
+
+def test_wrong_passphrase_is_a_clear_error(office: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    home, _, _ = office
+    proc = subprocess.run([sys.executable, "-m", "registry.cli", "--home", str(home), "keys", "rotate"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**ENV, "PERMIT_REGISTRY_PASSPHRASE": "not the passphrase"}, cwd=ROOT)
+    assert proc.returncode == 1 and "BAD_PASSPHRASE" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_key_rotation_keeps_old_permits_valid(office: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    home, pub, cache = office
+    number = run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / "okafor-chidi.json"))
+    card = tmp_path / "before.png"
+    run("registry", "--home", str(home), "qr", number.stdout.strip(), "-o", str(card))
+    run("registry", "--home", str(home), "keys", "rotate")
+    keys = json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
+    permit_keys = [k for k in keys if k["use"] == "permit"]
+    assert [k["state"] for k in permit_keys][-2:] == ["retired", "active"]
+    assert all("BEGIN PUBLIC KEY" in k["public_key_pem"] for k in keys)
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    run("verifier", "--cache", str(cache), "sync", str(pub))
+    assert verdict(cache, card) == (0, "VALID")
+
+
+def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
+    home, pub, cache = tmp_path / "home", tmp_path / "pub", tmp_path / "cache"
+    run("registry", "--home", str(home), "init")
+    numbers = [run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / name)).stdout.strip()
+               for name in ("smith-john.json", "muller-anna.json")]
+    old = []
+    for i, number in enumerate(numbers):
+        old.append(tmp_path / f"old{i}.png")
+        run("registry", "--home", str(home), "qr", number, "-o", str(old[-1]))
+    kid = next(k["kid"] for k in json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
+               if k["use"] == "permit" and k["state"] == "active")
+    run("registry", "--home", str(home), "keys", "rotate")
+    run("registry", "--home", str(home), "keys", "compromise", kid)
+    run("registry", "--home", str(home), "reissue", "--key", kid)
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    for i, number in enumerate(numbers):
+        assert verdict(cache, old[i])[1] in {"KEY_COMPROMISED", "SUPERSEDED"}
+        assert verdict(cache, old[i])[0] == 1
+        fresh = tmp_path / f"new{i}.png"
+        run("registry", "--home", str(home), "qr", number, "-o", str(fresh))
+        assert verdict(cache, fresh) == (0, "VALID")
