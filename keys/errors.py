@@ -40,9 +40,10 @@ class Reason(StrEnum):
     STATUS_UNKNOWN = "STATUS_UNKNOWN"
     STATUS_LIST_ROLLBACK = "STATUS_LIST_ROLLBACK"
     STATUS_LIST_EXPIRED = "STATUS_LIST_EXPIRED"
-    # Local key store and usage.
+    # Local key store, permit store and usage.
     BAD_PASSPHRASE = "BAD_PASSPHRASE"
     KEY_STORE = "KEY_STORE"
+    STORE = "STORE"
     USAGE = "USAGE"
 
 

@@ -53,8 +53,9 @@ class TrustedKey:
         return algorithms.load_public_key(self.spki)
 
     def covers(self, when: int) -> bool:
-        """Whether `when` (epoch seconds) falls inside the key's signing window."""
-        return self.not_before <= when and (self.not_after is None or when < self.not_after)
+        """Whether `when` (epoch seconds) falls inside the key's signing window [nbf, exp]: the end is
+        the last second the key signed, so a card signed in the second of a rotation stays valid."""
+        return self.not_before <= when and (self.not_after is None or when <= self.not_after)
 
     def to_cbor(self) -> dict[str, Any]:
         entry: dict[str, Any] = {

@@ -25,6 +25,7 @@ from keys.algorithms import PrivateKey
 from keys.errors import PermitError, Reason
 from keys.trustlist import KeyUse
 from registry.encode import encode_permit
+from registry.home import Home
 from registry.numbers import allocate_number, allocate_status_entry
 from registry.store import one, write_transaction
 from registry.validation import Application
@@ -46,10 +47,10 @@ class Signing:
     authority: str
 
 
-def signing_from_home(home: object) -> Signing:
-    """The active permit-signing key of a registry.home.Home (asks for the passphrase if needed)."""
-    trusted, private = home.keys().signer(KeyUse.PERMIT)  # type: ignore[attr-defined]
-    return Signing(trusted.kid, private, home.config().authority)  # type: ignore[attr-defined]
+def signing_from_home(home: Home) -> Signing:
+    """The active permit-signing key of a registry home (asks for the passphrase if needed)."""
+    trusted, private = home.keys().signer(KeyUse.PERMIT)
+    return Signing(trusted.kid, private, home.config().authority)
 
 
 def _anniversary(d: date, years: int) -> date:

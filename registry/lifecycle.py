@@ -17,7 +17,8 @@ recorded in any non-final state, revoked included; reinstatement after revocatio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,7 +26,7 @@ import sqlite_utils
 
 from keys.errors import PermitError, Reason
 from registry.issuance import Signing, add_event, sign_card, validity
-from registry.store import one, rows, translate_errors, write_transaction
+from registry.store import StoreError, one, rows, translate_errors, write_transaction
 from verifier.permit import day_start, local_date
 
 ACTIVE, SUSPENDED, REVOKED, SURRENDERED, DECEASED, EXPIRED = (
@@ -61,6 +62,7 @@ REVOCATION_GROUNDS: Mapping[str, str] = {
 REPLACE_REASONS = ("lost", "damaged", "data-changed")
 CHANGEABLE = ("surname", "given_names", "chinese_name", "category", "photo", "photo_type")
 REISSUE_BATCH = 200
+BATCH_PAUSE = 0.15  # seconds the write lock is left free between batches, for other writers waiting on it
 
 
 class TransitionError(PermitError):
@@ -87,7 +89,7 @@ def get_permit(db: sqlite_utils.Database, number: str) -> dict:
 def current_card(db: sqlite_utils.Database, number: str) -> dict:
     card = one(db, "SELECT * FROM cards WHERE number = ? AND state = 'current'", (number,))
     if card is None:
-        raise PermitError(f"permit {number} has no current card: the store is inconsistent", Reason.KEY_STORE)
+        raise StoreError(f"permit {number} has no current card: the store is inconsistent")
     return card
 
 
@@ -216,6 +218,7 @@ def reissue(db: sqlite_utils.Database, kid_hex: str, now: int, actor: Actor, sig
         done += len(todo)
         if len(todo) < batch:
             return done
+        time.sleep(BATCH_PAUSE)
 
 
 def expire_all(db: sqlite_utils.Database, now: int, actor: Actor) -> list[str]:
@@ -228,8 +231,9 @@ def expire_all(db: sqlite_utils.Database, now: int, actor: Actor) -> list[str]:
     return due
 
 
-def status_entries(db: sqlite_utils.Database) -> Iterator[tuple[int, int, int]]:
-    """Every allocated status entry as (list_id, idx, value), ordered, for the status-list publisher."""
+def set_entries(db: sqlite_utils.Database, list_id: int) -> list[tuple[int, int]]:
+    """(idx, value) of every entry of a status list whose value is not 0 (valid), for the publisher:
+    a list is all zeros but for these."""
     with translate_errors():
-        for row in db.execute("SELECT list_id, idx, value FROM allocations ORDER BY list_id, idx"):
-            yield row[0], row[1], row[2]
+        return [(r[0], r[1]) for r in db.execute(
+            "SELECT idx, value FROM allocations WHERE list_id = ? AND value != 0 ORDER BY idx", (list_id,))]

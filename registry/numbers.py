@@ -16,7 +16,7 @@ from datetime import date
 import sqlite_utils
 
 from keys.errors import PermitError, Reason
-from registry.store import one, rows
+from registry.store import StoreError, one, rows
 from verifier import countries, number
 
 LIST_SIZE = 131_072
@@ -60,4 +60,4 @@ def allocate_status_entry(db: sqlite_utils.Database, now: int) -> tuple[int, int
         if one(db, "SELECT 1 AS x FROM allocations WHERE list_id = ? AND idx = ?", (list_id, idx)) is None:
             db.execute("UPDATE status_lists SET used = used + 1 WHERE list_id = ?", (list_id,))
             return list_id, idx
-    raise PermitError(f"no free status entry found in list {list_id} after {_MAX_TRIES} tries", Reason.KEY_STORE)
+    raise StoreError(f"no free status entry found in list {list_id} after {_MAX_TRIES} tries")

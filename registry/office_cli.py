@@ -22,13 +22,32 @@ from keys.errors import PermitError, Reason
 from keys.files import write_atomic
 from registry import lifecycle, store
 from registry.home import Home
-from registry.issuance import applicant_key, issue_in_transaction, issue_permit, payload_text, signing_from_home
+from registry.issuance import (
+    Signing,
+    applicant_key,
+    issue_in_transaction,
+    issue_permit,
+    payload_text,
+    signing_from_home,
+)
 from registry.lifecycle import Actor
 from registry.qr import render_file
-from registry.validation import FIELDS, ValidationError, chinese_name, latin_name, read_photo, validate_application
+from registry.validation import (
+    FIELDS,
+    MAX_GIVEN,
+    MAX_SURNAME,
+    ValidationError,
+    chinese_name,
+    latin_name,
+    read_photo,
+    validate_application,
+)
 from verifier.permit import CATEGORIES, local_date
 
 IMPORT_BATCH = 500
+# Between two import batches the write lock is left free this long, longer than SQLite's longest busy-wait
+# sleep (100 ms): a clerk's `issue` waiting for the lock gets it instead of timing out behind a long import.
+BATCH_PAUSE = 0.15
 _ROW_ERROR = "\0error"
 _STATUS_SQL = ("CASE WHEN p.state = 'active' AND c.valid_until <= :now THEN 'expired' ELSE p.state END")
 _LISTING = (f"SELECT p.number, p.surname, p.given_names, p.chinese_name, p.sex, p.birth_date, p.nationality, "
@@ -275,7 +294,7 @@ def _changes(fields: dict[str, str | None]) -> dict[str, object]:
             continue
         why = None
         if name in ("surname", "given_names"):
-            out[name], why = latin_name(value, 60 if name == "surname" else 80)
+            out[name], why = latin_name(value, MAX_SURNAME if name == "surname" else MAX_GIVEN)
         elif name == "chinese_name":
             out[name], why = chinese_name(value) if value else (None, None)
         elif name == "category":
@@ -359,7 +378,7 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         raise ValidationError([("csv", f"cannot read {path.name}: {exc}")]) from None
 
 
-def _import_batch(db: sqlite_utils.Database, batch: list[tuple[int, dict]], signing: Any, t: int, who: Actor,
+def _import_batch(db: sqlite_utils.Database, batch: list[tuple[int, dict]], signing: Signing, t: int, who: Actor,
                   base_dir: Path, refused: list[str]) -> tuple[int, int]:
     issued = skipped = 0
     with store.write_transaction(db):
@@ -411,6 +430,7 @@ def import_(home: Home, csv_file: Path, batch_size: int, actor: str, note: str |
                 issued, skipped = issued + i, skipped + s
                 bar.update(len(batch))
                 batch = []
+                time.sleep(BATCH_PAUSE)
         if batch:
             i, s = _import_batch(db, batch, signing, t, who, csv_file.parent, refused)
             issued, skipped = issued + i, skipped + s

@@ -22,7 +22,7 @@ from keys.algorithms import PrivateKey
 from keys.cose import sign1
 from keys.files import write_atomic
 from keys.trustlist import KeyUse, build_trust_list
-from registry import store
+from registry import lifecycle, store
 from registry.home import Home
 from verifier.status import CLAIM_EXP, CLAIM_IAT, CLAIM_STATUS_LIST, CLAIM_SUB, CLAIM_TTL, TYP
 
@@ -98,9 +98,7 @@ def publish(home: Home, outdir: Path, now: int) -> PublishReport:
     status_key = None
     for row in lists:
         list_id, size = row["list_id"], row["size"]
-        set_entries = [(r["idx"], r["value"]) for r in store.rows(
-            db, "SELECT idx, value FROM allocations WHERE list_id = ? AND value != 0", (list_id,))]
-        raw = pack_entries(size, set_entries)
+        raw = pack_entries(size, lifecycle.set_entries(db, list_id))
         digest = _digest(bytes(raw), str(config.status_ttl).encode())
         entry = state["lists"].get(str(list_id))
         if _due(entry, digest, now):

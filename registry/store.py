@@ -32,7 +32,7 @@ MIGRATIONS = Migrations("permit-registry")
 class StoreError(PermitError):
     """The permit store cannot be opened or written (busy, corrupt, constraint broken)."""
 
-    reason = Reason.KEY_STORE
+    reason = Reason.STORE
 
 
 _SCHEMA_1 = [

@@ -170,3 +170,10 @@ def test_result_json_limits_fields(issuer: Issuer) -> None:
     full = result.to_json()["permit"]
     assert full["issue_date"] == "2026-01-15" and full["expiry_date"] == "2036-01-14"
     assert full["number"].startswith("911840199001010")
+
+
+def test_key_window_end_is_the_last_signing_second(issuer: Issuer) -> None:
+    keys = [replace(issuer.permit_entry, state=KeyState.RETIRED, not_after=NOW - DAY)]
+    trust = issuer.trust(keys=keys)
+    assert check(issuer.sign(signed_at=NOW - DAY), trust, NOW).reason is Reason.VALID
+    assert check(issuer.sign(signed_at=NOW - DAY + 1), trust, NOW).reason is Reason.KEY_NOT_VALID

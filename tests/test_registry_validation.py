@@ -55,7 +55,8 @@ def test_missing_required_fields() -> None:
     assert set(problems({})) == set(validation.REQUIRED)
 
 
-@pytest.mark.parametrize("name", ["\u200bAnna", "An\tna", "An\u0000na", "Anna\u2066", "安娜", "Ἄννα", "-Anna", "A" * 61])
+@pytest.mark.parametrize("name", ["\u200bAnna", "An\tna", "An\u0000na", "Anna\u2066", "安娜", "Ἄννα", "-Anna",
+                                  "A" * 61])
 def test_refused_surnames(name: str) -> None:
     assert "surname" in problems({**GOOD, "surname": name})
 

@@ -1,0 +1,185 @@
+"""Concurrency and crash safety of the permit store, with real processes."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import REGISTRY_PASSPHRASE
+
+from registry import lifecycle
+from registry.home import Home
+from registry.issuance import issue_permit, signing_from_home
+from registry.store import StoreError, open_store
+from registry.validation import validate_application
+
+ROOT = Path(__file__).resolve().parents[1]
+SAME_PREFIX = {"surname": "Nguyen", "sex": "M", "birth_date": "1992-03-04", "nationality": "VNM",
+               "province": "44", "category": "employment"}
+
+
+def _issue_many(home_dir: str, worker: int, count: int) -> list[str]:
+    home = Home(Path(home_dir), lambda: REGISTRY_PASSPHRASE.encode())
+    db = open_store(home.db_path)
+    signing = signing_from_home(home)
+    issued = []
+    for i in range(count):
+        app = validate_application({**SAME_PREFIX, "given_names": f"Van W{chr(65 + worker)} {chr(65 + i % 26)}"},
+                                   int(time.time()))
+        issued.append(issue_permit(db, app, signing, int(time.time()), f"worker-{worker}"))
+    return issued
+
+
+def check_consistent(db_path: Path) -> int:
+    """Every permit has exactly one current card, each card an allocation, each permit its issue event;
+    numbers, (number, serial) and status entries are unique. Returns the number of permits."""
+    conn = sqlite3.connect(db_path)
+    q = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
+    permits = q("SELECT number FROM permits")
+    assert q("PRAGMA integrity_check") == [("ok",)]
+    assert q("SELECT count(*) FROM permits p WHERE (SELECT count(*) FROM cards c WHERE c.number = p.number "
+             "AND c.state = 'current') != 1") == [(0,)]
+    assert q("SELECT count(*) FROM cards c LEFT JOIN allocations a ON a.card_id = c.id WHERE a.card_id IS NULL") \
+        == [(0,)]
+    assert q("SELECT count(*) FROM permits p WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.number = p.number "
+             "AND e.action = 'issue')") == [(0,)]
+    assert q("SELECT count(*) FROM allocations") == q("SELECT count(*) FROM cards")
+    assert q("SELECT count(DISTINCT list_id || ':' || idx) FROM allocations") == q("SELECT count(*) FROM cards")
+    assert q("SELECT sum(used) FROM status_lists") == q("SELECT count(*) FROM allocations")
+    conn.close()
+    return len(permits)
+
+
+def test_concurrent_issuers_never_share_a_number_or_entry(registry_home: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        results = pool.starmap(_issue_many, [(str(registry_home), w, 20) for w in range(3)])
+    issued = [n for r in results for n in r]
+    assert len(issued) == len(set(issued)) == 60
+    assert check_consistent(registry_home / "registry.db") == 60
+    sequences = sorted(int(n[14:17]) for n in issued)
+    assert sequences == list(range(1, 120, 2))  # the lowest 60 odd sequences, none skipped, none shared
+
+
+def letters(i: int) -> str:
+    """A distinct Latin name part for each i (names cannot contain digits)."""
+    out = ""
+    while True:
+        i, r = divmod(i, 26)
+        out = chr(65 + r) + out
+        if i == 0:
+            return out
+
+
+def _write_csv(path: Path, start: int, count: int, ref: str = "A", given: str = "Luis") -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["ref", "surname", "given_names", "sex", "birth_date", "nationality", "province",
+                         "category"])
+        for i in range(start, start + count):
+            birth = date(1960, 1, 1) + timedelta(days=i % 9000)
+            writer.writerow([f"{ref}{i}", "Garcia", f"{given} {letters(i)}", "MF"[i % 2], birth.isoformat(),
+                             ("ESP", "MEX", "ARG")[i % 3], "11", "talent"])
+
+
+def _registry(home: Path, *args: str, **kw: object) -> subprocess.Popen:
+    env = {**os.environ, "PERMIT_REGISTRY_PASSPHRASE": REGISTRY_PASSPHRASE}
+    return subprocess.Popen([sys.executable, "-m", "registry.cli", "--home", str(home), *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)  # type: ignore[call-overload]
+
+
+def test_two_cli_imports_at_once(registry_home: Path, tmp_path: Path) -> None:
+    # Same birth dates and nationalities in both files: both processes compete for the same sequences.
+    _write_csv(tmp_path / "a.csv", 0, 150)
+    _write_csv(tmp_path / "b.csv", 0, 150, ref="B", given="Jose")
+    procs = [_registry(registry_home, "import", str(tmp_path / n), "--batch-size", "10") for n in ("a.csv", "b.csv")]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        assert "issued 150" in out
+    assert check_consistent(registry_home / "registry.db") == 300
+    conn = sqlite3.connect(registry_home / "registry.db")
+    order = [r[0][4] for r in conn.execute("SELECT applicant_key FROM permits ORDER BY rowid")]
+    conn.close()
+    assert sum(a != b for a, b in itertools.pairwise(order)) >= 2  # the two imports really interleaved
+
+
+def test_kill_9_during_import_loses_nothing_committed(registry_home: Path, tmp_path: Path) -> None:
+    total = 1500
+    _write_csv(tmp_path / "big.csv", 0, total)
+    db_path = registry_home / "registry.db"
+    proc = _registry(registry_home, "import", str(tmp_path / "big.csv"), "--batch-size", "50")
+    deadline = time.monotonic() + 120
+    count = 0
+    while count < 200 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        conn = sqlite3.connect(db_path)
+        count = conn.execute("SELECT count(*) FROM permits").fetchone()[0]
+        conn.close()
+    assert proc.poll() is None, "the import finished before it could be killed: make the file larger"
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    survived = check_consistent(db_path)
+    assert 200 <= survived < total
+    assert survived % 50 == 0  # whole batches only
+    rerun = _registry(registry_home, "import", str(tmp_path / "big.csv"))
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert f"issued {total - survived}, already issued {survived}, refused 0" in out
+    assert check_consistent(db_path) == total
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT count(DISTINCT applicant_key) FROM permits").fetchone()[0] == total
+    conn.close()
+
+
+def _issue_one(home: Path, busy_timeout_ms: int) -> None:
+    h = Home(home, lambda: REGISTRY_PASSPHRASE.encode())
+    db = open_store(h.db_path, busy_timeout_ms=busy_timeout_ms)
+    issue_permit(db, validate_application({**SAME_PREFIX, "given_names": "Van A"}, int(time.time())),
+                 signing_from_home(h), int(time.time()), "clerk")
+
+
+def test_locked_database_is_a_clear_error_after_a_bounded_wait(registry_home: Path) -> None:
+    holder = sqlite3.connect(registry_home / "registry.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="is busy") as info:
+            _issue_one(registry_home, 300)
+        waited = time.monotonic() - started
+        assert 0.25 <= waited < 3
+        assert info.value.reason.value == "STORE"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    _issue_one(registry_home, 300)  # free again: works
+
+
+def test_locked_database_through_the_cli(registry_home: Path) -> None:
+    _issue_one(registry_home, 300)
+    number = open_store(registry_home / "registry.db").execute("SELECT number FROM permits").fetchone()[0]
+    holder = sqlite3.connect(registry_home / "registry.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        proc = _registry(registry_home, "suspend", number)
+        _, err = proc.communicate(timeout=60)
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 1
+    assert err.startswith("error (STORE): ") and "busy" in err and "Traceback" not in err
+    assert 4.5 <= waited < 30  # the 5 s busy timeout, then the error
+    assert lifecycle.get_permit(open_store(registry_home / "registry.db"), number)["state"] == "active"
