@@ -45,9 +45,11 @@ from registry.validation import (
 from verifier.permit import CATEGORIES, local_date
 
 IMPORT_BATCH = 500
-# Between two import batches the write lock is left free this long, longer than SQLite's longest busy-wait
-# sleep (100 ms): a clerk's `issue` waiting for the lock gets it instead of timing out behind a long import.
+# After each second of import batches the write lock is left free for BATCH_PAUSE, longer than SQLite's
+# longest busy-wait sleep (100 ms): a clerk's `issue` waiting for the lock gets it within about a second
+# instead of timing out behind a long import, and the import loses only ~13% of its time to it.
 BATCH_PAUSE = 0.15
+PAUSE_EVERY = 1.0
 _ROW_ERROR = "\0error"
 _STATUS_SQL = ("CASE WHEN p.state = 'active' AND c.valid_until <= :now THEN 'expired' ELSE p.state END")
 _LISTING = (f"SELECT p.number, p.surname, p.given_names, p.chinese_name, p.sex, p.birth_date, p.nationality, "
@@ -422,6 +424,7 @@ def import_(home: Home, csv_file: Path, batch_size: int, actor: str, note: str |
     issued = skipped = 0
     refused: list[str] = []
     batch: list[tuple[int, dict]] = []
+    last_pause = time.monotonic()
     with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
         for item in _read_rows(csv_file):
             batch.append(item)
@@ -430,7 +433,9 @@ def import_(home: Home, csv_file: Path, batch_size: int, actor: str, note: str |
                 issued, skipped = issued + i, skipped + s
                 bar.update(len(batch))
                 batch = []
-                time.sleep(BATCH_PAUSE)
+                if time.monotonic() - last_pause >= PAUSE_EVERY:
+                    time.sleep(BATCH_PAUSE)
+                    last_pause = time.monotonic()
         if batch:
             i, s = _import_batch(db, batch, signing, t, who, csv_file.parent, refused)
             issued, skipped = issued + i, skipped + s

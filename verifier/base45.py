@@ -11,6 +11,8 @@ A 250-character payload decodes in ~2 us instead of ~30 us for a group-by-group 
 
 from __future__ import annotations
 
+import sys
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _INVALID = 0xFF
 _DIGITS = bytes(ALPHABET.index(chr(i)) if chr(i) in ALPHABET else _INVALID for i in range(256))
@@ -21,17 +23,30 @@ class Base45Error(ValueError):
     """The text is not valid base45."""
 
 
+def _pair_table() -> tuple[str, ...]:
+    """The 3 characters of every 16-bit value, indexed by the two bytes read in machine byte order."""
+    table = [""] * 65536
+    for value in range(65536):
+        c, rest = value % 45, value // 45
+        key = int.from_bytes(value.to_bytes(2, "big"), sys.byteorder)
+        table[key] = ALPHABET[c] + ALPHABET[rest % 45] + ALPHABET[rest // 45]
+    return tuple(table)
+
+
+_PAIRS: tuple[str, ...] = ()
+
+
 def encode(data: bytes) -> str:
-    out = []
-    for i in range(0, len(data) - 1, 2):
-        n = (data[i] << 8) | data[i + 1]
-        n, c = divmod(n, 45)
-        e, d = divmod(n, 45)
-        out.append(ALPHABET[c] + ALPHABET[d] + ALPHABET[e])
-    if len(data) % 2:
-        e, c = divmod(data[-1], 45)
-        out.append(ALPHABET[c] + ALPHABET[e])
-    return "".join(out)
+    """base45 text of `data` (one table lookup per 2 bytes; the table is built on first use, ~40 ms)."""
+    global _PAIRS
+    if not _PAIRS:
+        _PAIRS = _pair_table()
+    even = len(data) & ~1
+    text = "".join(map(_PAIRS.__getitem__, memoryview(bytes(data[:even])).cast("H")))
+    if even < len(data):
+        rest, c = divmod(data[-1], 45)
+        text += ALPHABET[c] + ALPHABET[rest]
+    return text
 
 
 def _mask(k: int) -> int:
