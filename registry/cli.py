@@ -142,10 +142,12 @@ def publish(home: Home, outdir: Path) -> None:
 
 
 def _register_office_commands() -> None:
-    """The permit office's commands live in registry/office_cli.py (they must not import this module)."""
+    """The office's commands live in registry/office_cli.py, the admin API's in registry/api_cli.py
+    (neither imports this module)."""
+    from registry.api_cli import COMMANDS as API_COMMANDS
     from registry.office_cli import COMMANDS
 
-    for command in COMMANDS:
+    for command in [*COMMANDS, *API_COMMANDS]:
         cli.add_command(command)
 
 

@@ -62,8 +62,9 @@ def test_clear_errors(text: str, message: str) -> None:
 
 
 @given(st.text(max_size=200))
-def test_any_text_decodes_or_raises_base45_error(text: str) -> None:
+def test_any_text_decodes_exactly_or_raises_base45_error(text: str) -> None:
     try:
-        decode(text)
+        data = decode(text)
     except Base45Error:
-        pass
+        return
+    assert encode(data) == text  # base45 is one-to-one: whatever decodes, encodes back the same

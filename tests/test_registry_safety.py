@@ -100,14 +100,15 @@ def _registry(home: Path, *args: str, **kw: object) -> subprocess.Popen:
 
 def test_two_cli_imports_at_once(registry_home: Path, tmp_path: Path) -> None:
     # Same birth dates and nationalities in both files: both processes compete for the same sequences.
-    _write_csv(tmp_path / "a.csv", 0, 150)
-    _write_csv(tmp_path / "b.csv", 0, 150, ref="B", given="Jose")
-    procs = [_registry(registry_home, "import", str(tmp_path / n), "--batch-size", "10") for n in ("a.csv", "b.csv")]
+    # Long enough (several seconds each) to span the once-a-second pauses that let the other writer in.
+    _write_csv(tmp_path / "a.csv", 0, 3000)
+    _write_csv(tmp_path / "b.csv", 0, 3000, ref="B", given="Jose")
+    procs = [_registry(registry_home, "import", str(tmp_path / n), "--batch-size", "50") for n in ("a.csv", "b.csv")]
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
-        assert "issued 150" in out
-    assert check_consistent(registry_home / "registry.db") == 300
+        assert "issued 3000" in out
+    assert check_consistent(registry_home / "registry.db") == 6000
     conn = sqlite3.connect(registry_home / "registry.db")
     order = [r[0][4] for r in conn.execute("SELECT applicant_key FROM permits ORDER BY rowid")]
     conn.close()

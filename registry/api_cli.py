@@ -1,0 +1,129 @@
+"""`registry serve` and `registry operators ...`: the admin API's commands, added to `registry` by
+registry/cli.py (this module must not import it). Needs the `server` extra (Flask, gunicorn), imported only
+when a command runs, so `registry --help` works without it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import time
+from typing import Any
+
+import click
+import sqlite_utils
+
+from keys.trustlist import KeyUse
+from registry import store
+from registry.home import Home
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _cli_user() -> str:
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _open(home: Home) -> sqlite_utils.Database:
+    from registry.api.operators import ensure_schema
+
+    home.config()  # a clear error if this is not a registry home
+    db = store.open_store(home.db_path)
+    ensure_schema(db)
+    return db
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 256), help="gunicorn sync workers (default: one per core).")
+@click.option("--publish-dir", type=click.Path(file_okay=False), help="Served under /published/ and written by "
+              "POST /admin/v1/publish (default: HOME/public).")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds a worker may spend on one request (publishing many lists takes a while).")
+@click.pass_obj
+def serve(home: Home, host: str, port: int, workers: int | None, publish_dir: str | None, timeout: int) -> None:
+    """Run the admin API and the published files with gunicorn (sync workers). Stop with SIGTERM or Ctrl-C."""
+    from gunicorn.app.base import BaseApplication
+
+    from registry.api import create_app
+
+    home.config()
+    passphrase = home.passphrase()  # asked once, here, and checked: a wrong one fails now, not at first issue
+    served = Home(home.path, lambda: passphrase)
+    served.keys().signer(KeyUse.PERMIT)
+    _open(home).conn.close()  # migrate before the workers start
+    config: dict[str, Any] = {"PUBLISH_DIR": publish_dir} if publish_dir else {}
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options = {"bind": bind, "workers": workers or os.cpu_count() or 1, "worker_class": "sync",
+                       "timeout": timeout, "graceful_timeout": 10, "proc_name": "registry-api",
+                       "accesslog": None}  # no access log: query strings can hold names; api_calls is the log
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return create_app(served, config)  # in each worker, after the fork: no shared connections
+
+    click.echo(f"serving registry {home.path} on http://{bind}/ (admin API under /admin/v1/, published files "
+               f"under /published/)", err=True)
+    Server().run()
+
+
+@click.group()
+def operators() -> None:
+    """Operator accounts of the admin API (clerk, officer, admin)."""
+
+
+@operators.command("add")
+@click.option("--name", required=True, help="Letters, digits and . _ @ - (up to 64).")
+@click.option("--role", required=True, type=click.Choice(["clerk", "officer", "admin"]))
+@click.pass_obj
+def operators_add(home: Home, name: str, role: str) -> None:
+    """Add an operator and print its token. The token is shown this once; only its hash is kept."""
+    from registry.api.operators import add_operator
+
+    added, token = add_operator(_open(home), name, role, _now(), _cli_user())
+    click.echo(f"operator {added.name} ({added.role.value}) added; its token (shown once, keep it secret):",
+               err=True)
+    click.echo(token)
+
+
+@operators.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked operators.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def operators_list(home: Home, include_revoked: bool, as_json: bool) -> None:
+    """Operators: name, role, when created and by whom (never their tokens)."""
+    from registry.api.operators import list_operators
+
+    found = list_operators(_open(home), include_revoked)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for op in found:
+        when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(op["created_at"]))
+        revoked = f"  revoked {time.strftime('%Y-%m-%d', time.gmtime(op['revoked_at']))}" if op["revoked_at"] else ""
+        click.echo(f"{op['name']:24} {op['role']:8} created {when} by {op['created_by']}{revoked}")
+
+
+@operators.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def operators_revoke(home: Home, name: str) -> None:
+    """Revoke NAME's token at once (the record stays, for the audit trail)."""
+    from registry.api.operators import revoke_operator
+
+    revoke_operator(_open(home), name, _now(), _cli_user())
+    click.echo(f"operator {name} revoked")
+
+
+COMMANDS: list[click.Command] = [serve, operators]

@@ -1,0 +1,497 @@
+"""The admin API (registry/api/) and its commands (registry/api_cli.py): operators and roles, a permit's
+whole life over HTTP, problem+json errors, the audit of every call, and the published files with ETags."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from conftest import REGISTRY_PASSPHRASE
+from helpers import NOW
+
+from registry.api import create_app
+from registry.api_cli import COMMANDS
+from registry.cli import cli
+from registry.home import Home
+from registry.store import open_store
+
+SMITH = {"surname": "SMITH", "given_names": "JOHN PAUL", "sex": "M", "birth_date": "1979-11-03",
+         "nationality": "USA", "province": "11", "category": "talent"}
+MULLER = {"surname": "MÜLLER", "given_names": "ANNA MARIA", "chinese_name": "穆安娜", "sex": "F",
+          "birth_date": "1985-04-12", "nationality": "DEU", "province": "31", "category": "employment"}
+PROBLEM = "application/problem+json"
+MISSING = "911840197911030015"  # well-formed, never issued in these tests
+
+
+def registry_group() -> click.Group:
+    """`registry` with this module's commands, whether or not registry/cli.py registers them yet."""
+    return click.Group("registry", params=cli.params, callback=cli.callback,
+                       commands={**cli.commands, **{c.name: c for c in COMMANDS}})
+
+
+def run_cli(home: Path, *args: str) -> click.testing.Result:
+    result = CliRunner().invoke(registry_group(), ["--home", str(home), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def add_operator(home: Path, name: str, role: str) -> str:
+    return run_cli(home, "operators", "add", "--name", name, "--role", role).stdout.strip()
+
+
+class Clock:
+    def __init__(self, t: int) -> None:
+        self.t = t
+
+    def __call__(self) -> int:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def app(registry_home: Path, clock: Clock):
+    home = Home(registry_home, lambda: os.environ["PERMIT_REGISTRY_PASSPHRASE"].encode())
+    return create_app(home, {"TESTING": True, "CLOCK": clock})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def tokens(registry_home: Path, client) -> dict[str, str]:
+    """admin and clerk made with the CLI, officer made by the admin over HTTP."""
+    found = {"admin": add_operator(registry_home, "root-admin", "admin"),
+             "clerk": add_operator(registry_home, "carol.clerk", "clerk")}
+    r = client.post("/admin/v1/operators", json={"name": "oscar.officer", "role": "officer"},
+                    headers=auth(found["admin"]))
+    assert r.status_code == 201, r.json
+    found["officer"] = r.json["token"]
+    return found
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_problem(r, status: int, reason: str | None = None) -> dict:
+    assert r.status_code == status, r.get_data(as_text=True)
+    assert r.mimetype == PROBLEM
+    body = r.get_json(force=True)
+    assert body["status"] == status and body["type"].startswith("urn:permit-registry:problem:")
+    assert body["title"] and "detail" in body
+    assert "Traceback" not in r.get_data(as_text=True)
+    if reason:
+        assert body["reason"] == reason
+    return body
+
+
+def issue(client, token: str, applicant: dict | None = None, **extra: object) -> str:
+    r = client.post("/admin/v1/permits", json={**(applicant or SMITH), **extra}, headers=auth(token))
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert r.headers["Location"].endswith(r.json["number"])
+    return r.json["number"]
+
+
+def act(client, token: str, number: str, action: str, body: dict | None = None, status: int = 200):
+    r = client.post(f"/admin/v1/permits/{number}/{action}", json=body or {}, headers=auth(token))
+    assert r.status_code == status, r.get_data(as_text=True)
+    return r
+
+
+# ---- a permit's whole life ---------------------------------------------------------------------------------
+
+def test_a_permit_life_over_http(client, tokens, clock) -> None:
+    clerk, officer = tokens["clerk"], tokens["officer"]
+    number = issue(client, clerk, note="walk-in")
+    shown = client.get(f"/admin/v1/permits/{number}", headers=auth(clerk)).json
+    assert shown["status"] == "active" and shown["card"] == 1 and shown["surname"] == "SMITH"
+    assert shown["qr_text"].startswith("PR1:")
+
+    forbidden = client.post(f"/admin/v1/permits/{number}/revoke", json={"reason": "fraud"}, headers=auth(clerk))
+    body = assert_problem(forbidden, 403)
+    assert "SMITH" not in json.dumps(body) and number not in json.dumps(body) and "carol" not in json.dumps(body)
+
+    clock.t += 60
+    assert act(client, officer, number, "suspend", {"reason": "investigation", "note": "case 7"}).json[
+        "status"] == "suspended"
+    assert_problem(act(client, clerk, number, "renew", status=409), 409, "USAGE")  # suspended: no renewal
+    clock.t += 60
+    assert act(client, officer, number, "reinstate", {"reason": "decision 12"}).json["status"] == "active"
+    clock.t += 60
+    renewed = act(client, clerk, number, "renew").json
+    assert renewed["status"] == "active" and renewed["card"] == 2
+    clock.t += 60
+    replaced = act(client, clerk, number, "replace",
+                   {"reason": "data-changed", "changes": {"surname": "SMITH-JONES"}}).json
+    assert replaced["card"] == 3 and replaced["surname"] == "SMITH-JONES"
+    assert act(client, clerk, number, "replace", {"reason": "lost"}).json["card"] == 4
+    clock.t += 60
+    assert act(client, officer, number, "revoke", {"reason": "fraud", "note": "file 9"}).json["status"] == "revoked"
+    assert_problem(act(client, clerk, number, "renew", status=409), 409)
+
+    png = client.get(f"/admin/v1/permits/{number}/qr.png", headers=auth(clerk))
+    assert png.status_code == 200 and png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
+    svg = client.get(f"/admin/v1/permits/{number}/qr.svg?card=1", headers=auth(clerk))
+    assert svg.status_code == 200 and b"<svg" in svg.data
+    assert_problem(client.get(f"/admin/v1/permits/{number}/qr.png?card=9", headers=auth(clerk)), 404)
+
+    history = client.get(f"/admin/v1/permits/{number}/history", headers=auth(clerk)).json
+    events = [(e["action"], e["actor"]) for e in history["events"]]
+    assert events == [("issue", "carol.clerk"), ("suspend", "oscar.officer"), ("reinstate", "oscar.officer"),
+                      ("renew", "carol.clerk"), ("replace", "carol.clerk"), ("replace", "carol.clerk"),
+                      ("revoke", "oscar.officer")]
+    assert history["events"][0]["note"] == "walk-in" and history["events"][-1]["reason"] == "fraud"
+    calls = [(c["method"], c["permission"], c["operator"], c["status"]) for c in history["calls"]]
+    assert ("POST", "issue", "carol.clerk", 201) in calls
+    assert ("POST", "revoke", "carol.clerk", 403) in calls  # the refusal is recorded too
+    assert ("POST", "renew", "carol.clerk", 409) in calls
+    assert ("GET", "read", "carol.clerk", 200) in calls
+    assert ("GET", "qr", "carol.clerk", 404) in calls
+
+    other = issue(client, clerk, MULLER)
+    found = client.get("/admin/v1/permits?name=müll&status=active", headers=auth(clerk)).json["permits"]
+    assert [p["number"] for p in found] == [other]
+    revoked = client.get("/admin/v1/permits?status=revoked", headers=auth(clerk)).json["permits"]
+    assert [p["number"] for p in revoked] == [number]
+    assert client.get("/admin/v1/permits?name=%25", headers=auth(clerk)).json["permits"] == []  # % is literal
+    assert len(client.get("/admin/v1/permits?nationality=deu", headers=auth(clerk)).json["permits"]) == 1
+
+
+def test_status_actions_and_death(client, tokens) -> None:
+    officer = tokens["officer"]
+    a, b = issue(client, officer), issue(client, officer, MULLER)
+    assert act(client, officer, a, "surrender", {"note": "left the country"}).json["status"] == "surrendered"
+    assert act(client, officer, b, "record-death").json["status"] == "deceased"
+    assert_problem(act(client, officer, b, "suspend", status=409), 409)
+
+
+def test_issue_with_a_photo_sent_as_base64(client, tokens) -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 80), (200, 180, 160)).save(buf, format="PNG")
+    data_uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    number = issue(client, tokens["clerk"], photo=data_uri)
+    shown = client.get(f"/admin/v1/permits/{number}", headers=auth(tokens["clerk"])).json
+    assert shown["photo"] == {"type": "png", "bytes": len(buf.getvalue())}
+    r = client.post("/admin/v1/permits", json={**SMITH, "photo": "/etc/passwd"}, headers=auth(tokens["clerk"]))
+    assert [e["field"] for e in assert_problem(r, 422)["errors"]] == ["photo"]  # never a server path
+    r = client.post("/admin/v1/permits", json={**SMITH, "photo": base64.b64encode(b"GIF89a....").decode()},
+                    headers=auth(tokens["clerk"]))
+    assert "not a JPEG or PNG" in assert_problem(r, 422)["errors"][0]["detail"]
+
+
+# ---- roles -------------------------------------------------------------------------------------------------
+
+ROUTES = [  # (permission, method, path, body)
+    ("issue", "POST", "/admin/v1/permits", {}),
+    ("read", "GET", f"/admin/v1/permits/{MISSING}", None),
+    ("read", "GET", f"/admin/v1/permits/{MISSING}/history", None),
+    ("read", "GET", "/admin/v1/permits", None),
+    ("qr", "GET", f"/admin/v1/permits/{MISSING}/qr.png", None),
+    ("renew", "POST", f"/admin/v1/permits/{MISSING}/renew", {}),
+    ("replace", "POST", f"/admin/v1/permits/{MISSING}/replace", {"reason": "lost"}),
+    ("revoke", "POST", f"/admin/v1/permits/{MISSING}/revoke", {"reason": "fraud"}),
+    ("suspend", "POST", f"/admin/v1/permits/{MISSING}/suspend", {}),
+    ("reinstate", "POST", f"/admin/v1/permits/{MISSING}/reinstate", {}),
+    ("surrender", "POST", f"/admin/v1/permits/{MISSING}/surrender", {}),
+    ("record-death", "POST", f"/admin/v1/permits/{MISSING}/record-death", {}),
+    ("publish", "POST", "/admin/v1/publish", None),
+    ("operators", "GET", "/admin/v1/operators", None),
+    ("operators", "POST", "/admin/v1/operators", {}),
+    ("operators", "POST", "/admin/v1/operators/nobody/revoke", None),
+]
+ALLOWED = {
+    "clerk": {"issue", "read", "qr", "renew", "replace"},
+    "officer": {"issue", "read", "qr", "renew", "replace", "revoke", "suspend", "reinstate", "surrender",
+                "record-death", "publish"},
+    "admin": {p for p, *_ in ROUTES},
+}
+
+
+@pytest.mark.parametrize("role", ["clerk", "officer", "admin"])
+def test_role_table(client, tokens, role: str) -> None:
+    """Authorisation comes before any lookup: an allowed role meets 200/404/422, a refused one 403."""
+    for permission, method, path, body in ROUTES:
+        r = client.open(path, method=method, json=body, headers=auth(tokens[role]))
+        if permission in ALLOWED[role]:
+            assert r.status_code != 403, (role, path, r.json)
+            assert r.status_code < 500, (role, path, r.json)
+        else:
+            assert_problem(r, 403)
+
+
+# ---- authentication ----------------------------------------------------------------------------------------
+
+def test_authentication_and_revoked_tokens(client, tokens, registry_home: Path) -> None:
+    number = issue(client, tokens["clerk"])
+    for headers in ({}, {"Authorization": "Bearer prt_not-a-real-token"}, {"Authorization": "Basic eDp5"},
+                    {"Authorization": "Bearer " + "x" * 5000}):
+        r = client.get(f"/admin/v1/permits/{number}", headers=headers)
+        body = assert_problem(r, 401)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+        assert number not in json.dumps(body) and "SMITH" not in json.dumps(body)
+    assert_problem(client.get("/admin/v1/no-such-route"), 401)  # no map of the API before authenticating
+
+    run_cli(registry_home, "operators", "revoke", "carol.clerk")
+    assert_problem(client.get(f"/admin/v1/permits/{number}", headers=auth(tokens["clerk"])), 401)
+    r = client.post("/admin/v1/operators/oscar.officer/revoke", headers=auth(tokens["admin"]))
+    assert r.status_code == 200
+    assert_problem(client.get("/admin/v1/permits", headers=auth(tokens["officer"])), 401)
+
+    db = open_store(registry_home / "registry.db")
+    stored = [r["token_hash"] for r in db.query("SELECT token_hash FROM operators")]
+    assert hashlib.sha256(tokens["clerk"].encode()).hexdigest() in stored
+    assert not any(t in json.dumps(stored) for t in tokens.values())  # only hashes are kept
+    refused = list(db.query("SELECT operator, status FROM api_calls WHERE status = 401"))
+    assert {"operator": None, "status": 401} in refused
+    assert {"operator": "carol.clerk", "status": 401} in refused  # the revoked token's owner is named
+
+
+def test_operators_commands(registry_home: Path) -> None:
+    result = CliRunner().invoke(registry_group(), ["--home", str(registry_home), "operators", "add", "--name",
+                                                   "dora", "--role", "clerk"])
+    token = result.stdout.strip()
+    assert result.exit_code == 0 and token.startswith("prt_") and len(token) == 4 + 43
+    listed = run_cli(registry_home, "operators", "list", "--json").stdout
+    assert json.loads(listed)[0]["name"] == "dora" and token not in listed and "hash" not in listed
+    again = CliRunner().invoke(registry_group(), ["--home", str(registry_home), "operators", "add", "--name",
+                                                  "dora", "--role", "officer"])
+    assert again.exit_code != 0 and "already exists" in str(again.exception)
+    run_cli(registry_home, "operators", "revoke", "dora")
+    assert json.loads(run_cli(registry_home, "operators", "list", "--json").stdout) == []
+    assert json.loads(run_cli(registry_home, "operators", "list", "--all", "--json").stdout)[0]["revoked_at"]
+    assert add_operator(registry_home, "dora", "officer") != token  # a new token under the same name
+
+
+# ---- errors ------------------------------------------------------------------------------------------------
+
+def test_bad_input_is_problem_json(client, tokens) -> None:
+    clerk, officer = auth(tokens["clerk"]), auth(tokens["officer"])
+    body = assert_problem(client.post("/admin/v1/permits", data="{not json", headers={
+        **clerk, "Content-Type": "application/json"}), 400, "MALFORMED")
+    assert "not valid JSON" in body["detail"]
+    assert_problem(client.post("/admin/v1/permits", json=["a", "list"], headers=clerk), 400, "MALFORMED")
+    assert_problem(client.post("/admin/v1/permits", headers=clerk), 400, "MALFORMED")
+    assert_problem(client.post("/admin/v1/permits", data=b"\xff\xfe", headers={
+        **clerk, "Content-Type": "application/json"}), 400)
+    assert_problem(client.post("/admin/v1/permits", data="surname=x", headers={
+        **clerk, "Content-Type": "application/x-www-form-urlencoded"}), 415)
+    assert_problem(client.post("/admin/v1/permits", data="[" * 100_000, headers={
+        **clerk, "Content-Type": "application/json"}), 400)
+    assert_problem(client.post("/admin/v1/permits", data=b"{" + b" " * (3 * 1024 * 1024) + b"}", headers={
+        **clerk, "Content-Type": "application/json"}), 413)
+
+    r = client.post("/admin/v1/permits", json={"surname": "SMITH", "sex": "X", "birth_date": "1979-13-01",
+                                               "nationality": "CHN", "actor": "someone-else", "note": 5},
+                    headers=clerk)
+    errors = {e["field"]: e["detail"] for e in assert_problem(r, 422, "USAGE")["errors"]}
+    assert set(errors) == {"note", "actor", "given_names", "sex", "birth_date", "nationality", "province",
+                           "category"}
+    assert errors["actor"] == "unknown field" and errors["given_names"] == "is required"
+    assert all(e["pointer"] == "#/" + e["field"] for e in r.json["errors"])
+
+    number = issue(client, tokens["clerk"])
+    assert_problem(client.get(f"/admin/v1/permits/{MISSING}", headers=clerk), 404)
+    assert_problem(client.get("/admin/v1/permits/../../etc", headers=clerk), 404)
+    assert_problem(client.post(f"/admin/v1/permits/{number}/explode", json={}, headers=officer), 404)
+    assert_problem(client.delete(f"/admin/v1/permits/{number}", headers=officer), 405)
+    r = act(client, tokens["officer"], number, "revoke", {"reason": "because", "color": "red"}, status=422)
+    assert {e["field"] for e in r.json["errors"]} == {"reason", "color"}
+    r = act(client, tokens["clerk"], number, "replace", {"reason": "data-changed", "changes": {
+        "birth_date": "1970-01-01", "surname": "1234", "category": 3}}, status=422)
+    assert {e["field"] for e in r.json["errors"]} == {"changes.birth_date", "changes.surname", "changes.category"}
+    assert r.json["errors"][0]["pointer"] == "#/changes/birth_date"
+    act(client, tokens["clerk"], number, "replace", {"reason": "data-changed"}, status=422)
+    act(client, tokens["clerk"], number, "replace", {"reason": "lost", "changes": {"surname": "X"}}, status=422)
+    r = client.get("/admin/v1/permits?status=zombie&limit=0&nationality=12&colour=red", headers=clerk)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"status", "limit", "nationality", "colour"}
+    assert client.get(f"/admin/v1/permits/{number}", headers=clerk).json["card"] == 1  # nothing changed
+
+    r = client.post("/admin/v1/permits", json={**SMITH, "ref": "APP-1"}, headers=clerk)
+    assert r.status_code == 201
+    assert_problem(client.post("/admin/v1/permits", json={**SMITH, "ref": "APP-1"}, headers=clerk), 409)
+
+
+def test_unexpected_errors_are_plain_500s(client, tokens, monkeypatch) -> None:
+    import registry.api.admin as admin
+
+    number = issue(client, tokens["clerk"])
+
+    def boom(*_args: object) -> None:
+        raise RuntimeError("secret internals /srv/registry.db")
+
+    monkeypatch.setattr(admin, "permit_view", boom)
+    r = client.get(f"/admin/v1/permits/{number}", headers=auth(tokens["clerk"]))
+    body = assert_problem(r, 500)
+    assert "secret internals" not in r.get_data(as_text=True) and body["type"].endswith("internal-error")
+
+
+def test_a_read_that_cannot_be_audited_is_not_answered(client, tokens, monkeypatch) -> None:
+    import registry.api as api
+    from registry.store import StoreError
+
+    number = issue(client, tokens["clerk"])
+
+    def fail(*_args: object) -> None:
+        raise StoreError("the permit store is busy")
+
+    monkeypatch.setattr(api, "record_call", fail)
+    r = client.get(f"/admin/v1/permits/{number}", headers=auth(tokens["clerk"]))
+    body = assert_problem(r, 503)
+    assert "SMITH" not in r.get_data(as_text=True) and body["type"].endswith("audit-unavailable")
+
+
+# ---- publishing and the published files --------------------------------------------------------------------
+
+def test_publish_then_serve_with_etag(client, tokens, registry_home: Path) -> None:
+    number = issue(client, tokens["clerk"])
+    assert_problem(client.post("/admin/v1/publish", headers=auth(tokens["clerk"])), 403)
+    r = client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
+    assert r.status_code == 200 and r.json["trust_signed"] and r.json["lists"] == 1
+    public = registry_home / "public"
+    assert {p.name for p in public.iterdir()} >= {"root.pem", "trust-list.cwt", "index.json", "status"}
+
+    index = client.get("/published/index.json")
+    assert index.status_code == 200 and index.mimetype == "application/json"
+    etag = hashlib.sha256((public / "index.json").read_bytes()).hexdigest()
+    assert index.headers["ETag"] == f'"{etag}"'
+    assert index.headers["Cache-Control"] == "public, max-age=3600"  # the home's status_ttl
+    again = client.get("/published/index.json", headers={"If-None-Match": index.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == index.headers["ETag"]
+    assert again.headers["Cache-Control"] == "public, max-age=3600"
+    assert client.get("/published/index.json", headers={"If-None-Match": '"other"'}).status_code == 200
+
+    status = client.get(f"/published/{index.json['status_lists'][0]['path']}")
+    assert status.status_code == 200 and status.mimetype == "application/statuslist+cwt"
+    trust = client.get("/published/trust-list.cwt")
+    assert trust.data == (public / "trust-list.cwt").read_bytes() and "max-age=3600" in trust.headers["Cache-Control"]
+    assert client.get("/published/root.pem").data.startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert client.head("/published/root.pem").status_code == 200
+
+    config = json.loads((registry_home / "config.json").read_text())
+    (registry_home / "config.json").write_text(json.dumps({**config, "status_ttl": 600}))
+    assert client.get("/published/index.json").headers["Cache-Control"] == "public, max-age=600"
+    assert client.get("/published/trust-list.cwt").headers["Cache-Control"] == "public, max-age=3600"
+
+    act(client, tokens["officer"], number, "suspend")  # a status list changes: index.json gets a new ETag
+    client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
+    changed = client.get("/published/index.json", headers={"If-None-Match": index.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != index.headers["ETag"]
+
+
+@pytest.mark.parametrize("path", ["../config.json", "..%2fconfig.json", "%2e%2e/registry.db", "status/../../x",
+                                  "/etc/passwd", "status", ".hidden", "status/.1.cwt.tmp", "nothing.json",
+                                  "..\\config.json", "index.json%00"])
+def test_published_refuses_paths_outside(client, tokens, registry_home: Path, path: str) -> None:
+    client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
+    (registry_home / "public" / ".hidden").write_text("secret")
+    r = client.get(f"/published/{path}", follow_redirects=True)  # //etc/passwd: a 308 to /published/etc/passwd
+    assert r.status_code == 404, path
+    assert b"secret" not in r.data and b"authority" not in r.data
+
+
+# ---- a real gunicorn ---------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http(method: str, url: str, token: str | None = None, body: dict | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+SERVE = ("import sys\n"
+         "from registry.cli import cli, main\n"
+         "from registry.api_cli import COMMANDS\n"
+         "for c in COMMANDS:\n"
+         "    cli.commands.setdefault(c.name, c)\n"
+         "sys.argv[0] = 'registry'\n"
+         "main()\n")
+
+
+def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
+    officer = add_operator(registry_home, "oscar.officer", "officer")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "gunicorn.log").open("w+")
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, "--home", str(registry_home), "serve", "--host",
+                             "127.0.0.1", "--port", str(port), "--workers", "2"],
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PERMIT_REGISTRY_PASSPHRASE": REGISTRY_PASSPHRASE})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if _http("GET", f"{base}/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.seek(0) or log.read()
+            time.sleep(0.1)
+
+        status, _, body = _http("POST", f"{base}/admin/v1/permits", officer, SMITH)
+        assert status == 201, body
+        number = json.loads(body)["number"]
+        status, headers, body = _http("POST", f"{base}/admin/v1/permits/{number}/revoke", None, {"reason": "x"})
+        assert status == 401 and headers["Content-Type"] == PROBLEM
+        assert _http("POST", f"{base}/admin/v1/permits/{number}/suspend", officer, {})[0] == 200
+        assert _http("POST", f"{base}/admin/v1/publish", officer, {})[0] == 200
+
+        status, headers, _ = _http("GET", f"{base}/published/index.json")
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=3600"
+        assert _http("GET", f"{base}/published/index.json", headers={"If-None-Match": headers["ETag"]})[0] == 304
+
+        # A verifier syncs from the server and sees the suspension.
+        from verifier.cache import Cache
+
+        cache = Cache(tmp_path / "bank")
+        cache.pin_root(_http("GET", f"{base}/published/root.pem")[2])
+        report = cache.sync(f"{base}/published/", int(time.time()))
+        assert report.trust_version >= 1 and report.status_lists == 1
+        from verifier.check import check
+
+        card = json.loads(_http("GET", f"{base}/admin/v1/permits/{number}", officer)[2])
+        result = check(card["qr_text"], cache.trust_list(), int(time.time()), cache.status_lookup())
+        assert result.reason.value == "SUSPENDED"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
