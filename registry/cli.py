@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from keys import algorithms
-from keys.errors import KeyStoreError, PermitError, Reason
+from keys.errors import KeyStoreError, Reason
 from keys.keystore import PASSPHRASE_ENV, KeyStore, passphrase_from_env
 from keys.trustlist import KeyUse
 from registry.home import DEFAULT_AUTHORITY, DEFAULT_STATUS_URI, HOME_ENV, Config, Home
 from registry.publish import publish as publish_files
+from verifier.cli import run
 
-EXIT_USAGE = 3
 
 
 def _ask_passphrase(confirm: bool = False) -> bytes:
@@ -155,18 +155,7 @@ _register_office_commands()
 
 
 def main() -> None:
-    """Console entry point: usage errors exit 3, the project's own errors exit 1 with their reason."""
-    try:
-        cli.main(standalone_mode=False, auto_envvar_prefix=None)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (click.UsageError, click.Abort) as exc:
-        if isinstance(exc, click.UsageError):
-            exc.show()
-        sys.exit(EXIT_USAGE)
-    except PermitError as exc:
-        click.echo(f"error ({exc.reason.value}): {exc.message}", err=True)
-        sys.exit(1)
+    run(cli)
 
 
 if __name__ == "__main__":

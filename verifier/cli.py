@@ -172,10 +172,11 @@ def _register_server_commands() -> None:
 _register_server_commands()
 
 
-def main() -> None:
-    """Console entry point: usage errors exit 3, the project's own errors exit 1 with their reason."""
+def run(group: click.Group) -> None:
+    """Run a command group as a console script: usage errors exit 3, the project's own errors exit 1
+    with their reason code and message (never a traceback)."""
     try:
-        cli.main(standalone_mode=False)
+        group.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.UsageError, click.Abort) as exc:
@@ -185,6 +186,10 @@ def main() -> None:
     except PermitError as exc:
         click.echo(f"error ({exc.reason.value}): {exc.message}", err=True)
         sys.exit(1)
+
+
+def main() -> None:
+    run(cli)
 
 
 if __name__ == "__main__":
