@@ -18,7 +18,6 @@ from registry.publish import publish as publish_files
 from verifier.cli import run
 
 
-
 def _ask_passphrase(confirm: bool = False) -> bytes:
     env = passphrase_from_env()
     if env is not None:
