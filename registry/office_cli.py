@@ -42,7 +42,7 @@ from registry.validation import (
     read_photo,
     validate_application,
 )
-from verifier.permit import CATEGORIES, local_date
+from verifier.permit import CATEGORIES, decode_claims, local_date, parse_text
 
 IMPORT_BATCH = 500
 # After each second of import batches the write lock is left free for BATCH_PAUSE, longer than SQLite's
@@ -341,23 +341,48 @@ def reissue(home: Home, kid: str, actor: str, note: str | None) -> None:
 
 # ---- QR ----------------------------------------------------------------------------------------------------
 
+def _card_row(home: Home, number: str, serial: int | None) -> tuple[dict, dict]:
+    """The permit row and the requested card (default: the current one)."""
+    db = _open(home)
+    permit = lifecycle.get_permit(db, number)
+    if serial is None:
+        return permit, lifecycle.current_card(db, permit["number"])
+    card = store.one(db, "SELECT * FROM cards WHERE number = ? AND serial = ?", (permit["number"], serial))
+    if card is None:
+        raise lifecycle.TransitionError(f"permit {permit['number']} has no card {serial}")
+    return permit, card
+
+
+_CARD_OPTION = click.option("--card", "serial", type=int, help="Card serial (default: the current card).")
+
+
 @click.command()
 @click.argument("number")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file, .png or .svg.")
-@click.option("--card", "serial", type=int, help="Card serial (default: the current card).")
+@_CARD_OPTION
 @click.pass_obj
 def qr(home: Home, number: str, out: Path, serial: int | None) -> None:
     """Render the QR code of a permit's card."""
-    db = _open(home)
-    permit = lifecycle.get_permit(db, number)
-    if serial is None:
-        card = lifecycle.current_card(db, permit["number"])
-    else:
-        card = store.one(db, "SELECT * FROM cards WHERE number = ? AND serial = ?", (permit["number"], serial))
-        if card is None:
-            raise lifecycle.TransitionError(f"permit {permit['number']} has no card {serial}")
+    permit, card = _card_row(home, number, serial)
     write_atomic(out, render_file(payload_text(card["payload"]), out))
+    click.echo(f"card {card['serial']} of permit {permit['number']} written to {out}")
+
+
+@click.command("card")
+@click.argument("number")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file, .png (600 dpi) or .pdf (ID-1 size, 85.6 x 54 mm).")
+@_CARD_OPTION
+@click.pass_obj
+def card_command(home: Home, number: str, out: Path, serial: int | None) -> None:
+    """Render a printable ID-1 card: holder data as signed, photo, QR code, issuing authority."""
+    from registry.card import render_card_file
+
+    permit, card = _card_row(home, number, serial)
+    text = payload_text(card["payload"])
+    signed = decode_claims(parse_text(text).payload)  # the card shows exactly what was signed
+    write_atomic(out, render_card_file(signed, text, permit["photo"], out))
     click.echo(f"card {card['serial']} of permit {permit['number']} written to {out}")
 
 
@@ -473,5 +498,5 @@ def export(home: Home, out: Path | None, fmt: str) -> None:
 
 COMMANDS: list[click.Command] = [
     issue, show, history, list_command, search, revoke, suspend, reinstate, surrender, record_death, renew,
-    replace, expire, reissue, qr, import_, export,
+    replace, expire, reissue, qr, card_command, import_, export,
 ]
