@@ -124,3 +124,21 @@ def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
         fresh = tmp_path / f"new{i}.png"
         run("registry", "--home", str(home), "qr", number, "-o", str(fresh))
         assert verdict(cache, fresh) == (0, "VALID")
+
+
+def test_printed_card_verifies(office: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """The QR code on the rendered card (PNG and PDF) is the permit's, and a verifier reads it from the card."""
+    home, pub, cache = office
+    number = run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / "muller-anna.json"))
+    number = number.stdout.strip()
+    card_png, card_pdf = tmp_path / "card.png", tmp_path / "card.pdf"
+    run("registry", "--home", str(home), "card", number, "-o", str(card_png))
+    run("registry", "--home", str(home), "card", number, "-o", str(card_pdf))
+    assert card_pdf.read_bytes().startswith(b"%PDF")
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    proc = run("verifier", "--cache", str(cache), "check", str(card_png), "--json", ok=False)
+    out = json.loads(proc.stdout)
+    assert (proc.returncode, out["reason"], out["permit"]["number"]) == (0, "VALID", number)
+    bad = run("registry", "--home", str(home), "card", number, "-o", str(tmp_path / "card.gif"), ok=False)
+    assert bad.returncode == 1 and "use .png or .pdf" in bad.stderr
