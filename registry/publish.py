@@ -78,6 +78,10 @@ def publish(home: Home, outdir: Path, now: int) -> PublishReport:
     """Sign what changed and write every published file to OUTDIR."""
     config, keys = home.config(), home.keys()
     signed_dir = home.path / "published"
+    for directory in (signed_dir, outdir):  # temporary files of a publish that was killed midway
+        if directory.is_dir():
+            for stale in directory.rglob(".*.tmp"):
+                stale.unlink(missing_ok=True)
     state_path = signed_dir / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.exists() else {"trust": None, "lists": {}}
 
