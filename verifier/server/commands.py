@@ -1,7 +1,114 @@
-"""CLI commands of the online service, added to `verifier` by verifier/cli.py."""
+"""CLI commands of the online service, added to `verifier` by verifier/cli.py: serve, orgs, audit.
+Flask and gunicorn are imported only when `serve` runs (the `server` extra)."""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from keys.errors import PermitError, Reason
+from verifier.server import orgs
+from verifier.server.sectors import SECTORS
+
+
+def _cache_dir() -> Path:
+    return click.get_current_context().find_root().obj.dir
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn sync workers (one per core is a good start).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the verification API and the clerk's page with gunicorn (sync workers)."""
+    try:
+        from gunicorn.app.base import BaseApplication
+
+        from verifier.server.app import create_app
+    except ImportError:
+        raise PermitError("serving needs the server extra: pip install 'permit-registry[server]'",
+                          Reason.USAGE) from None
+    cache_dir = _cache_dir()
+    bare = os.environ.get("PERMIT_VERIFIER_BENCH_BARE") == "1"  # benchmarks only: adds POST /v1/bare
+
+    class Service(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "sync")
+            self.cfg.set("timeout", 30)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("accesslog", None)  # the audit trail is the record; an access log would hold payloads
+            self.cfg.set("worker_exit", lambda server, worker: _flush(worker))
+
+        def load(self):
+            return create_app(cache_dir, {"BENCH_BARE": bare})
+
+    def _flush(worker: object) -> None:
+        app = getattr(worker, "wsgi", None)
+        state = app.extensions.get("verifier") if app is not None else None
+        if state is not None:
+            state.audit.close()
+
+    click.echo(f"serving {cache_dir} on http://{host}:{port}/ with {workers} workers", err=True)
+    Service().run()
+
+
+@click.group("orgs")
+def orgs_group() -> None:
+    """Organisations allowed to call the service, and their API keys."""
+
+
+@orgs_group.command("add")
+@click.option("--name", required=True)
+@click.option("--sector", required=True, type=click.Choice(sorted(SECTORS)))
+def orgs_add(name: str, sector: str) -> None:
+    """Register NAME; prints its API key once (only a hash is kept)."""
+    key = orgs.add_org(orgs.connect(_cache_dir()), name, sector, int(time.time()))
+    click.echo(key)
+    click.echo(f"organisation {name} ({sector}) added; keep this key, it is not shown again", err=True)
+
+
+@orgs_group.command("list")
+def orgs_list() -> None:
+    """Every organisation, active or revoked."""
+    for org in orgs.list_orgs(orgs.connect(_cache_dir())):
+        state = "active" if org.revoked_at is None else f"revoked {datetime.fromtimestamp(org.revoked_at, UTC):%F}"
+        click.echo(f"{org.name}\t{org.sector}\t{state}")
+
+
+@orgs_group.command("revoke")
+@click.argument("name")
+def orgs_revoke(name: str) -> None:
+    """Revoke NAME's key (effective within a second in running servers)."""
+    orgs.revoke_org(orgs.connect(_cache_dir()), name, int(time.time()))
+    click.echo(f"organisation {name} revoked")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail of checks."""
+
+
+@audit_group.command("export")
+@click.option("--org", help="Only this organisation's checks.")
+@click.option("--since", help="Only checks at or after this time (ISO 8601 or epoch seconds).")
+@click.option("-o", "--out", type=click.File("w"), default="-", show_default=True)
+def audit_export(org: str | None, since: str | None, out) -> None:
+    """Every audit record as JSON lines: organisation, time, keyed hash of the permit number, verdict."""
+    from verifier.cli import parse_time
+
+    for line in orgs.export_audit(orgs.connect(_cache_dir()), org, parse_time(since) if since else None):
+        out.write(line + "\n")
+    out.flush()
+    if out is not sys.stdout:
+        out.close()
+
+
+COMMANDS: list[click.Command] = [serve, orgs_group, audit_group]

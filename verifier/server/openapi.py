@@ -1,0 +1,86 @@
+"""OpenAPI 3.1 description of the verification service (served at /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PROBLEM = {"description": "RFC 9457 problem", "content": {"application/problem+json": {
+    "schema": {"$ref": "#/components/schemas/Problem"}}}}
+_ERRORS = {str(code): _PROBLEM for code in (400, 401, 413, 415, 422, 429)}
+_PERMIT_FIELDS = {name: {"type": "string"} for name in (
+    "number", "surname", "given_names", "sex", "birth_date", "nationality", "category", "authority",
+    "issue_date", "expiry_date", "valid_from", "valid_until", "signed_at")}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "permit-registry verification service", "version": "1.0.0",
+             "description": "Check permanent-residence permits: the same checks as `verifier check`, over HTTP."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Problem": {"type": "object", "required": ["title", "status"], "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "reason": {"type": "string"}}},
+            "Result": {"type": "object", "required": ["verdict", "reason", "message"], "properties": {
+                "verdict": {"enum": ["valid", "invalid", "indeterminate"]},
+                "reason": {"type": "string"}, "message": {"type": "string"}, "detail": {"type": "string"},
+                "permit": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
+                    **_PERMIT_FIELDS, "card": {"type": "integer"},
+                    "chinese_name": {"type": ["string", "null"]},
+                    "status_list": {"type": "integer"}, "status_index": {"type": "integer"}}}]},
+                "kid": {"type": ["string", "null"]},
+                "checked": {"type": "array", "items": {"type": "string"}},
+                "status_age": {"type": ["integer", "null"]}}},
+            "IdentityAnswer": {"type": "object", "required": ["match", "verdict", "reason"], "properties": {
+                "match": {"type": "boolean"}, "verdict": {"type": "string"}, "reason": {"type": "string"},
+                "message": {"type": "string"}, "status_age": {"type": ["integer", "null"]}}},
+            "IdentityClaim": {"type": "object", "required": ["payload", "number", "name"], "properties": {
+                "payload": {"type": "string"}, "number": {"type": "string"}, "name": {"type": "string"},
+                "birth_date": {"type": "string"}}},
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/v1/verify": {"post": {
+            "summary": "Verify one payload, or a batch of up to 1,000",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"type": "object", "required": ["payload"], "properties": {"payload": {"type": "string"}}},
+                {"type": "object", "required": ["payloads"], "properties": {"payloads": {
+                    "type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string"}}}}]}}}},
+            "responses": {"200": {"description": "the verdict(s)", "content": {"application/json": {"schema": {
+                "oneOf": [{"$ref": "#/components/schemas/Result"}, {"type": "object", "properties": {
+                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}}}}]}}}},
+                **_ERRORS}}},
+        "/v1/identity-check": {"post": {
+            "summary": "Does a permit match a claimed number and name (and birth date)? Discloses nothing else.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"type": "object", "required": ["check"], "properties": {
+                    "check": {"$ref": "#/components/schemas/IdentityClaim"}}},
+                {"type": "object", "required": ["checks"], "properties": {"checks": {
+                    "type": "array", "minItems": 1, "maxItems": 1000,
+                    "items": {"$ref": "#/components/schemas/IdentityClaim"}}}}]}}}},
+            "responses": {"200": {"description": "match or not, and the permit's status", "content": {
+                "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/IdentityAnswer"}, {
+                    "type": "object", "properties": {"results": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/IdentityAnswer"}}}}]}}}},
+                **_ERRORS}}},
+        "/v1/verify-image": {"post": {
+            "summary": "Verify the QR code in an uploaded picture",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["image"], "properties": {
+                    "image": {"type": "string", "contentMediaType": "application/octet-stream"}}}}}},
+            "responses": {"200": {"description": "the verdict", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Result"}}}}, **_ERRORS}}},
+        "/v1/trust-list": {"get": {"summary": "The signed trust list this verifier holds", "security": [],
+                                   "responses": {"200": {"description": "COSE_Sign1", "content": {
+                                       "application/permit-trust-list+cwt": {}}}, "404": _PROBLEM}}},
+        "/v1/status-lists/{id}": {"get": {
+            "summary": "A signed status list this verifier holds", "security": [],
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}],
+            "responses": {"200": {"description": "Status List Token", "content": {"application/statuslist+cwt": {}}},
+                          "404": _PROBLEM}}},
+        "/health": {"get": {"summary": "Liveness and the trust list held", "security": [], "responses": {
+            "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "status": {"type": "string"}}}}}}}}},
+    },
+}
