@@ -41,7 +41,7 @@ def _cache(issuer: Issuer, directory: Path, revoked: list[int] = ()) -> Cache:  
 
 
 @pytest.fixture
-def service(issuer: Issuer, tmp_path: Path):  # noqa: ANN201
+def service(issuer: Issuer, tmp_path: Path):
     cache = _cache(issuer, tmp_path, revoked=[77])
     conn = orgs.connect(cache.dir)
     keys = {sector: orgs.add_org(conn, f"{sector} org", sector, NOW) for sector in ("bank", "hotel", "rail")}
@@ -50,7 +50,7 @@ def service(issuer: Issuer, tmp_path: Path):  # noqa: ANN201
     app.extensions["verifier"].audit.close()
 
 
-def _post(client, path: str, key: str | None, body: object):  # noqa: ANN001, ANN202
+def _post(client, path: str, key: str | None, body: object):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return client.post(path, json=body, headers=headers)
 
@@ -113,7 +113,7 @@ def test_authentication(service, issuer: Issuer) -> None:
 
 
 def test_rate_limit(service, issuer: Issuer) -> None:
-    client, keys, cache = service
+    client, _, cache = service
     key = orgs.add_org(orgs.connect(cache.dir), "small", "other", NOW)
     time.sleep(1.1)
     codes = [_post(client, "/v1/verify", key, {"payload": "x"}).status_code for _ in range(60)]
