@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import NOW, STATUS_URI, Issuer, make_permit
+from helpers import DAY, NOW, STATUS_URI, Issuer, make_permit
 
 from keys import algorithms
 from registry.publish import pack_entries, status_token
@@ -26,17 +26,18 @@ from verifier.server.app import create_app
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _cache(issuer: Issuer, directory: Path, revoked: list[int] = ()) -> Cache:  # type: ignore[assignment]
+def _cache(issuer: Issuer, directory: Path, revoked: list[int] = (), now: int = NOW) -> Cache:  # type: ignore[assignment]
+    """A synced verifier cache whose lists are fresh at `now` (a live server reads the real clock)."""
     pub = directory / "pub"
     (pub / "status").mkdir(parents=True)
-    (pub / "trust-list.cwt").write_bytes(issuer.trust_bytes())
+    (pub / "trust-list.cwt").write_bytes(issuer.trust_bytes(issued_at=now - DAY, expires_at=now + 7 * DAY))
     (pub / "status" / "1.cwt").write_bytes(status_token(STATUS_URI.replace("{id}", "1"),
                                                         pack_entries(131072, [(i, 1) for i in revoked]),
-                                                        NOW - 60, 3600, NOW + 86400, issuer.status_key))
+                                                        now - 60, 3600, now + DAY, issuer.status_key))
     (pub / "index.json").write_text('{"status_lists": [{"id": 1, "path": "status/1.cwt"}]}')
     cache = Cache(directory / "cache")
     cache.pin_root(algorithms.public_pem(issuer.root.public_key()).encode())
-    cache.sync(str(pub), NOW)
+    cache.sync(str(pub), now)
     return cache
 
 
@@ -182,9 +183,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(issuer: Issuer, tmp_path: Path) -> Iterator[tuple[str, str, Path, subprocess.Popen]]:
-    cache = _cache(issuer, tmp_path)
-    key = orgs.add_org(orgs.connect(cache.dir), "Rail Co", "rail", NOW)
+def live_server(issuer: Issuer, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path, subprocess.Popen]]:
+    now = int(time.time())
+    cache = _cache(issuer, tmp_path, now=now)
+    keys = {s: orgs.add_org(orgs.connect(cache.dir), f"{s} co", s, now) for s in ("rail", "hotel")}
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "verifier.cli", "--cache", str(cache.dir), "serve", "--port",
                              str(port), "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -195,14 +197,15 @@ def live_server(issuer: Issuer, tmp_path: Path) -> Iterator[tuple[str, str, Path
             break
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.1)
-    yield url, key, cache.dir, proc
+    yield url, keys, cache.dir, proc
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=10)
 
 
 def test_real_server_loses_no_audit_record_on_sigterm(live_server, issuer: Issuer) -> None:
-    url, key, cache_dir, proc = live_server
+    url, keys, cache_dir, proc = live_server
+    key = keys["rail"]
     text = issuer.sign()
     sent = 0
     for i in range(120):
