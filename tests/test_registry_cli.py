@@ -36,7 +36,7 @@ def registry(home: Path, *args: str) -> subprocess.CompletedProcess:
 def test_every_command_is_registered() -> None:
     names = {c.name for c in COMMANDS}
     assert names == {"issue", "show", "history", "list", "search", "revoke", "suspend", "reinstate", "surrender",
-                     "record-death", "renew", "replace", "expire", "reissue", "qr", "import", "export"}
+                     "record-death", "renew", "replace", "expire", "reissue", "qr", "card", "import", "export"}
     assert names <= set(cli.commands)
 
 

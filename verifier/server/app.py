@@ -149,6 +149,10 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
         return body
 
     def items(body: dict[str, Any], one: str, many: str) -> tuple[list[Any], bool]:
+        unexpected = set(body) - {one, many}
+        if unexpected:
+            names = ", ".join(sorted(map(repr, unexpected)))[:200]
+            raise Problem(422, "Unprocessable Content", f"unexpected field(s): {names}")
         if one in body and many not in body:
             return [body[one]], False
         if many in body and one not in body:
@@ -156,7 +160,8 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
             if not isinstance(batch, list) or not batch:
                 raise Problem(422, "Unprocessable Content", f"{many!r} must be a non-empty array")
             if len(batch) > MAX_BATCH:
-                raise Problem(413, "Content Too Large", f"a batch holds at most {MAX_BATCH} items, not {len(batch)}")
+                raise Problem(422, "Unprocessable Content",
+                              f"a batch holds at most {MAX_BATCH} items, not {len(batch)}")
             return batch, True
         raise Problem(422, "Unprocessable Content", f"give either {one!r} or {many!r}")
 
@@ -175,7 +180,8 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
-        return Problem(exc.code or 500, exc.name, exc.description or exc.name).response()
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # e.g. Allow on a 405
+        return Problem(exc.code or 500, exc.name, exc.description or exc.name, headers=headers).response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -224,7 +230,7 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
                 raise Problem(422, "Unprocessable Content", "each check needs string fields 'payload', 'number' "
                               "and 'name' (and may have 'birth_date')")
             birth = claim.get("birth_date")
-            if birth is not None and not isinstance(birth, str):
+            if "birth_date" in claim and not isinstance(birth, str):
                 raise Problem(422, "Unprocessable Content", "'birth_date' must be a string YYYY-MM-DD")
             trust, status = state.lists(sector)
             result = check(claim["payload"], trust, at, status)

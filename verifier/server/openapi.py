@@ -44,24 +44,26 @@ OPENAPI: dict[str, Any] = {
         "/v1/verify": {"post": {
             "summary": "Verify one payload, or a batch of up to 1,000",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
-                {"type": "object", "required": ["payload"], "properties": {"payload": {"type": "string"}}},
-                {"type": "object", "required": ["payloads"], "properties": {"payloads": {
+                {"type": "object", "required": ["payload"], "additionalProperties": False,
+                 "properties": {"payload": {"type": "string"}}},
+                {"type": "object", "required": ["payloads"], "additionalProperties": False, "properties": {"payloads": {
                     "type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string"}}}}]}}}},
             "responses": {"200": {"description": "the verdict(s)", "content": {"application/json": {"schema": {
-                "oneOf": [{"$ref": "#/components/schemas/Result"}, {"type": "object", "properties": {
+                "oneOf": [{"$ref": "#/components/schemas/Result"}, {"type": "object", "required": ["results"],
+                                                                     "properties": {
                     "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}}}}]}}}},
                 **_ERRORS}}},
         "/v1/identity-check": {"post": {
             "summary": "Does a permit match a claimed number and name (and birth date)? Discloses nothing else.",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
-                {"type": "object", "required": ["check"], "properties": {
+                {"type": "object", "required": ["check"], "additionalProperties": False, "properties": {
                     "check": {"$ref": "#/components/schemas/IdentityClaim"}}},
-                {"type": "object", "required": ["checks"], "properties": {"checks": {
+                {"type": "object", "required": ["checks"], "additionalProperties": False, "properties": {"checks": {
                     "type": "array", "minItems": 1, "maxItems": 1000,
                     "items": {"$ref": "#/components/schemas/IdentityClaim"}}}}]}}}},
             "responses": {"200": {"description": "match or not, and the permit's status", "content": {
                 "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/IdentityAnswer"}, {
-                    "type": "object", "properties": {"results": {
+                    "type": "object", "required": ["results"], "properties": {"results": {
                         "type": "array", "items": {"$ref": "#/components/schemas/IdentityAnswer"}}}}]}}}},
                 **_ERRORS}}},
         "/v1/verify-image": {"post": {
