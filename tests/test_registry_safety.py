@@ -103,7 +103,16 @@ def test_two_cli_imports_at_once(registry_home: Path, tmp_path: Path) -> None:
     # Long enough (several seconds each) to span the once-a-second pauses that let the other writer in.
     _write_csv(tmp_path / "a.csv", 0, 3000)
     _write_csv(tmp_path / "b.csv", 0, 3000, ref="B", given="Jose")
-    procs = [_registry(registry_home, "import", str(tmp_path / n), "--batch-size", "50") for n in ("a.csv", "b.csv")]
+    first = _registry(registry_home, "import", str(tmp_path / "a.csv"), "--batch-size", "50")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and first.poll() is None:  # the second starts once the first is writing
+        conn = sqlite3.connect(registry_home / "registry.db")
+        started = conn.execute("SELECT count(*) FROM permits").fetchone()[0]
+        conn.close()
+        if started:
+            break
+        time.sleep(0.02)
+    procs = [first, _registry(registry_home, "import", str(tmp_path / "b.csv"), "--batch-size", "50")]
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
