@@ -6,8 +6,9 @@ See docs/format.md for the byte-level specification. The registry encodes with t
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from keys.cose import Sign1, decode_sign1, loads
@@ -86,13 +87,30 @@ class Permit:
         return local_date(self.valid_until - 1)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["birth_date"] = self.birth_date.isoformat()
-        data["issue_date"] = self.issue_date.isoformat()
-        data["expiry_date"] = self.expiry_date.isoformat()
-        for name in ("valid_from", "valid_until", "signed_at"):
-            data[name] = datetime.fromtimestamp(data[name], UTC).isoformat().replace("+00:00", "Z")
-        return data
+        """JSON-ready fields: dates as ISO 8601 dates, instants as UTC timestamps."""
+        return {
+            "number": self.number,
+            "card": self.card,
+            "surname": self.surname,
+            "given_names": self.given_names,
+            "chinese_name": self.chinese_name,
+            "sex": self.sex,
+            "birth_date": self.birth_date.isoformat(),
+            "nationality": self.nationality,
+            "category": self.category,
+            "authority": self.authority,
+            "issue_date": self.issue_date.isoformat(),
+            "expiry_date": self.expiry_date.isoformat(),
+            "valid_from": _utc(self.valid_from),
+            "valid_until": _utc(self.valid_until),
+            "signed_at": _utc(self.signed_at),
+            "status_list": self.status_list,
+            "status_index": self.status_index,
+        }
+
+
+def _utc(ts: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def parse_text(text: str) -> Sign1:

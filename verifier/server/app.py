@@ -99,16 +99,19 @@ class ServiceState:
                 self._keys, self._checked_keys = orgs.active_keys(self._conn), now
         return self._keys.get(orgs.key_hash(key))
 
-    def admit(self, key: str, sector: Sector) -> float | None:
-        """Token bucket per key (per worker process): None if admitted, else seconds to wait."""
+    def admit(self, key: str, org: orgs.Org, sector: Sector) -> float | None:
+        """Token bucket per key (per worker process): None if admitted, else seconds to wait. The rate is
+        the organisation's own if it has one, else its sector's."""
+        rate = org.rate or sector.rate
+        burst = max(float(sector.burst), 2 * rate)
         now = time.monotonic()
-        bucket = self._buckets.setdefault(key, _Bucket(float(sector.burst), now))
-        bucket.tokens = min(float(sector.burst), bucket.tokens + (now - bucket.at) * sector.rate)
+        bucket = self._buckets.setdefault(key, _Bucket(burst, now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
         bucket.at = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return None
-        return (1.0 - bucket.tokens) / sector.rate
+        return (1.0 - bucket.tokens) / rate
 
 
 def _normal_name(text: str) -> str:
@@ -133,7 +136,7 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
             raise Problem(401, "Unauthorized", "a valid organisation API key is required (Authorization: Bearer KEY)",
                           headers={"WWW-Authenticate": 'Bearer realm="permit-verifier"'})
         sector = SECTORS[org.sector]
-        wait = state.admit(key.strip(), sector)
+        wait = state.admit(key.strip(), org, sector)
         if wait is not None:
             raise Problem(429, "Too Many Requests", f"the rate limit of the {sector.name} sector was reached",
                           headers={"Retry-After": str(max(1, round(wait)))})

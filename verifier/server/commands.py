@@ -68,9 +68,11 @@ def orgs_group() -> None:
 @orgs_group.command("add")
 @click.option("--name", required=True)
 @click.option("--sector", required=True, type=click.Choice(sorted(SECTORS)))
-def orgs_add(name: str, sector: str) -> None:
+@click.option("--rate", type=click.FloatRange(min=0.1), help="Requests per second per server worker for this key "
+              "(default: the sector's).")
+def orgs_add(name: str, sector: str, rate: float | None) -> None:
     """Register NAME; prints its API key once (only a hash is kept)."""
-    key = orgs.add_org(orgs.connect(_cache_dir()), name, sector, int(time.time()))
+    key = orgs.add_org(orgs.connect(_cache_dir()), name, sector, int(time.time()), rate)
     click.echo(key)
     click.echo(f"organisation {name} ({sector}) added; keep this key, it is not shown again", err=True)
 
@@ -80,7 +82,8 @@ def orgs_list() -> None:
     """Every organisation, active or revoked."""
     for org in orgs.list_orgs(orgs.connect(_cache_dir())):
         state = "active" if org.revoked_at is None else f"revoked {datetime.fromtimestamp(org.revoked_at, UTC):%F}"
-        click.echo(f"{org.name}\t{org.sector}\t{state}")
+        rate = f"{org.rate:g}/s" if org.rate else f"{SECTORS[org.sector].rate:g}/s (sector)"
+        click.echo(f"{org.name}\t{org.sector}\t{rate}\t{state}")
 
 
 @orgs_group.command("revoke")

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS orgs (
     sector TEXT NOT NULL,
     key_hash TEXT NOT NULL UNIQUE,
     created_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    revoked_at INTEGER,
+    rate REAL  -- requests per second for this key, when its contract differs from the sector's
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,6 +61,7 @@ class Org:
     sector: str
     created_at: int
     revoked_at: int | None
+    rate: float | None = None
 
 
 def connect(cache_dir: Path) -> sqlite3.Connection:
@@ -75,12 +77,12 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def add_org(conn: sqlite3.Connection, name: str, sector: str, now: int) -> str:
+def add_org(conn: sqlite3.Connection, name: str, sector: str, now: int, rate: float | None = None) -> str:
     """Register an organisation; returns its new API key (shown once, stored hashed)."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     try:
-        conn.execute("INSERT INTO orgs (name, sector, key_hash, created_at) VALUES (?, ?, ?, ?)",
-                     (name, sector, key_hash(key), now))
+        conn.execute("INSERT INTO orgs (name, sector, key_hash, created_at, rate) VALUES (?, ?, ?, ?, ?)",
+                     (name, sector, key_hash(key), now, rate))
     except sqlite3.IntegrityError:
         raise OrgError(f"an organisation named {name!r} exists already; revoke it or choose another name") from None
     return key
@@ -93,13 +95,15 @@ def revoke_org(conn: sqlite3.Connection, name: str, now: int) -> None:
 
 
 def list_orgs(conn: sqlite3.Connection) -> list[Org]:
-    return [Org(*row) for row in conn.execute("SELECT name, sector, created_at, revoked_at FROM orgs ORDER BY name")]
+    return [Org(*row) for row in conn.execute(
+        "SELECT name, sector, created_at, revoked_at, rate FROM orgs ORDER BY name")]
 
 
 def active_keys(conn: sqlite3.Connection) -> dict[str, Org]:
     """key hash -> organisation, for every key not revoked."""
-    rows = conn.execute("SELECT key_hash, name, sector, created_at, revoked_at FROM orgs WHERE revoked_at IS NULL")
-    return {h: Org(name, sector, created, revoked) for h, name, sector, created, revoked in rows}
+    rows = conn.execute(
+        "SELECT key_hash, name, sector, created_at, revoked_at, rate FROM orgs WHERE revoked_at IS NULL")
+    return {row[0]: Org(*row[1:]) for row in rows}
 
 
 def audit_secret(cache_dir: Path) -> bytes:

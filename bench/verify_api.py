@@ -1,0 +1,128 @@
+"""Benchmark: POST /v1/verify (organisation key, sector fields, audit on) against a bare endpoint of the
+same server that only returns 200, both on gunicorn with 2 sync workers on 127.0.0.1, driven by wrk
+for a fixed time, alternating so both see the same machine. Prints req/s, p50 and p99 of each, the
+audit records counted after a clean shutdown, and the ratio (verify / bare req/s) last.
+Targets: ratio >= 0.85, p99 <= 10 ms.
+
+    python bench/verify_api.py [--seconds 10] [--connections 8] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from helpers import DAY, STATUS_URI, Issuer
+
+from keys import algorithms
+from registry.publish import pack_entries, status_token
+from verifier.cache import Cache
+from verifier.server import orgs
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = """wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+"""
+
+
+def prepare(base: Path) -> tuple[Path, str, str]:
+    issuer, now = Issuer(), int(time.time())
+    pub = base / "pub"
+    (pub / "status").mkdir(parents=True)
+    (pub / "trust-list.cwt").write_bytes(issuer.trust_bytes(issued_at=now - DAY, expires_at=now + 7 * DAY))
+    (pub / "status" / "1.cwt").write_bytes(status_token(STATUS_URI.replace("{id}", "1"), pack_entries(131072, []),
+                                                        now - 60, 3600, now + DAY, issuer.status_key))
+    (pub / "index.json").write_text('{"status_lists": [{"id": 1, "path": "status/1.cwt"}]}')
+    cache = Cache(base / "cache")
+    cache.pin_root(algorithms.public_pem(issuer.root.public_key()).encode())
+    cache.sync(str(pub), now)
+    key = orgs.add_org(orgs.connect(cache.dir), "Bench Bank", "bank", now, rate=1e6)
+    return cache.dir, key, issuer.sign()
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int) -> tuple[float, float, float, int]:
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s",
+                          str(script), url], capture_output=True, text=True, timeout=seconds + 60).stdout
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = (int(errors.group(1)) if errors else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, ms("50"), ms("99"), failed if failed else -requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian package wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        cache_dir, key, payload = prepare(base)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([sys.executable, "-m", "verifier.cli", "--cache", str(cache_dir), "serve",
+                                   "--port", str(port), "--workers", str(args.workers)], cwd=ROOT,
+                                  env={**os.environ, "PERMIT_VERIFIER_BENCH_BARE": "1"},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base_url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base_url + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        script = base / "post.lua"
+        script.write_text(LUA.format(body=json.dumps(json.dumps({"payload": payload})), key=key))
+        half = max(1, args.seconds // 2)
+        results: dict[str, list[tuple[float, float, float, int]]] = {"bare": [], "verify": []}
+        sent = 0
+        for _ in range(2):  # alternate: bare, verify, bare, verify
+            results["bare"].append(wrk(base_url + "/v1/bare", script, half, args.connections))
+            run = wrk(base_url + "/v1/verify", script, half, args.connections)
+            results["verify"].append(run)
+            sent += -run[3] if run[3] < 0 else 0
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        audited = sqlite3.connect(cache_dir / "service.db").execute("SELECT count(*) FROM audit").fetchone()[0]
+    summary = {}
+    for name, runs in results.items():
+        rps = sum(r[0] for r in runs) / len(runs)
+        p50, p99 = max(r[1] for r in runs), max(r[2] for r in runs)
+        errors = sum(r[3] for r in runs if r[3] > 0)
+        summary[name] = rps
+        label = "POST /v1/verify (auth, audit)" if name == "verify" else "POST /v1/bare (returns 200)"
+        print(f"{label}: {rps:8.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, errors {errors}")
+    lost = "none lost" if audited >= sent else f"{sent - audited} LOST"
+    print(f"audit records after shutdown: {audited} for {sent} verify requests wrk completed ({lost}; requests "
+          f"in flight when wrk stops are served and audited but not counted by wrk)")
+    print(f"ratio (verify / bare req/s, target >= 0.85): {summary['verify'] / summary['bare']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
