@@ -142,3 +142,54 @@ def test_printed_card_verifies(office: tuple[Path, Path, Path], tmp_path: Path) 
     assert (proc.returncode, out["reason"], out["permit"]["number"]) == (0, "VALID", number)
     bad = run("registry", "--home", str(home), "card", number, "-o", str(tmp_path / "card.gif"), ok=False)
     assert bad.returncode == 1 and "use .png or .pdf" in bad.stderr
+
+
+def test_revocation_reaches_a_running_verification_service(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    home, pub, cache = tmp_path / "home", tmp_path / "pub", tmp_path / "cache"
+    run("registry", "--home", str(home), "init")
+    number = run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / "smith-john.json"))
+    number = number.stdout.strip()
+    run("registry", "--home", str(home), "qr", number, "-o", str(tmp_path / "qr.png"))
+    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    key = run("verifier", "--cache", str(cache), "orgs", "add", "--name", "Bank A", "--sector", "bank").stdout.strip()
+    from verifier.scan import read_qr_text
+
+    payload = read_qr_text(tmp_path / "qr.png")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "verifier.cli", "--cache", str(cache), "serve", "--port",
+                               str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def verify() -> dict:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/verify", method="POST",
+                                     data=json.dumps({"payload": payload}).encode(),
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    try:
+        for _ in range(100):
+            try:
+                first = verify()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert (first["verdict"], first["reason"], first["permit"]["number"]) == ("valid", "VALID", number)
+        run("registry", "--home", str(home), "revoke", number, "--reason", "expelled")
+        run("registry", "--home", str(home), "publish", "-o", str(pub))
+        run("verifier", "--cache", str(cache), "sync", str(pub))
+        time.sleep(1.2)  # running workers look for a new cache generation once a second
+        after = verify()
+        assert (after["verdict"], after["reason"]) == ("invalid", "REVOKED")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    audit = run("verifier", "--cache", str(cache), "audit", "export", "--org", "Bank A").stdout.splitlines()
+    assert [json.loads(line)["reason"] for line in audit] == ["VALID", "REVOKED"]
