@@ -46,7 +46,7 @@ def _client(port: int, key: str, bodies: list[bytes], deadline: float, results: 
 
 
 def test_sixty_seconds_at_saturation(live_server, issuer: Issuer) -> None:  # noqa: F811
-    url, keys, cache_dir, proc = live_server
+    url, _, cache_dir, proc = live_server
     key = orgs.add_org(orgs.connect(cache_dir), "Load Bank", "bank", int(time.time()), rate=1e6)
     time.sleep(1.1)  # running workers re-read the keys once a second
     port = int(url.rsplit(":", 1)[1])
