@@ -22,7 +22,7 @@ from pathlib import Path
 from keys import algorithms
 from keys.algorithms import PublicKey
 from keys.errors import PermitError, Reason, StatusError, TrustError
-from keys.files import write_atomic
+from keys.files import fsync_dir, write_atomic
 from keys.trustlist import MAX_TRUST_LIST, TrustList, verify_trust_list
 from verifier.status import MAX_STATUS_TOKEN, CachedStatus, SignedStatusList, verify_status_list
 
@@ -193,11 +193,7 @@ class Cache:
             link = self.dir / f".{CURRENT}.{generation}"
             os.symlink(generation, link)
             os.replace(link, self.dir / CURRENT)
-            fd = os.open(self.dir, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_dir(self.dir)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise CacheError(f"cannot write the cache in {self.dir}: {exc.strerror}; the old cache is kept") from None
