@@ -1,5 +1,6 @@
 """Bounded mutation fuzzing of every decoder that takes untrusted bytes: the permit payload (through the
-full check), the trust list, the status list token and the status list itself. Seeds are the
+full check), the trust list, the status list token, the status list itself, and the verification API's
+request parsers (mutated JSON bodies through the Flask app: any 5xx is a crash). Seeds are the
 conformance vectors; each input is a seed mutated (bit flips, byte edits, insertions, deletions,
 truncation, splices, random CBOR) or random. The rule: a decoder returns a verdict or raises the
 project's own error; anything else is a crash, printed with the input that caused it.
@@ -122,6 +123,28 @@ def main(argv: list[str] | None = None) -> int:
     def status_token_target(data: bytes) -> None:
         verify_status_list(data, trust, 1)
 
+    from verifier.server import orgs
+    from verifier.server.app import create_app
+
+    api_key = orgs.add_org(orgs.connect(cache.dir), "fuzz", "bank", at, rate=1e9)
+    api = create_app(cache.dir, {"CLOCK": lambda: at}).test_client()
+    api_seeds = [json.dumps(body).encode() for body in (
+        {"payload": manifest["permit_vectors"][0]["payload"]},
+        {"payloads": [v["payload"] for v in manifest["permit_vectors"][:3]]},
+        {"check": {"payload": manifest["permit_vectors"][0]["payload"], "number": "911840199001010018",
+                   "name": "MUELLER ANNA LENA", "birth_date": "1988-02-29"}},
+        {"checks": [{"payload": "PR1:", "number": "1", "name": "x"}]})]
+
+    class ServerError(Exception):
+        """A 5xx answer: the API failed on a request instead of refusing it."""
+
+    def api_target(data: bytes) -> None:
+        path = "/v1/identity-check" if b"check" in data[:40] else "/v1/verify"
+        resp = api.post(path, data=data, headers={"Authorization": f"Bearer {api_key}",
+                                                  "Content-Type": "application/json"})
+        if resp.status_code >= 500 or not (resp.is_json or resp.mimetype == "application/problem+json"):
+            raise ServerError(f"{path} answered {resp.status_code}: {resp.get_data()[:200]!r}")
+
     def status_list_target(data: bytes) -> None:
         try:
             obj = cbor2.loads(data)
@@ -135,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         ("trust list", trust_target, [trust_raw], (PermitError,)),
         ("status token", status_token_target, [status_raw], (PermitError,)),
         ("status list", status_list_target, [lst], (StatusListError,)),
+        ("API request", api_target, api_seeds, ()),
     ]
     counts = dict.fromkeys((t[0] for t in targets), 0)
     crashes = 0
