@@ -60,6 +60,13 @@ REVOCATION_GROUNDS: Mapping[str, str] = {
     "ineligible": "no longer eligible",
 }
 REPLACE_REASONS = ("lost", "damaged", "data-changed")
+# A permit's state as read: an active permit whose current card is past its validity reads as expired.
+STATUS_SQL = "CASE WHEN p.state = 'active' AND c.valid_until <= :now THEN 'expired' ELSE p.state END"
+# Every permit with its read state and current card (append WHERE ...; bind :now).
+LISTING_SQL = (f"SELECT p.number, p.surname, p.given_names, p.chinese_name, p.sex, p.birth_date, p.nationality, "
+               f"p.province, p.category, {STATUS_SQL} AS status, c.serial AS card, c.valid_from, c.valid_until, "
+               f"c.kid, c.status_list, c.status_index FROM permits p JOIN cards c ON c.number = p.number "
+               f"AND c.state = 'current'")
 CHANGEABLE = ("surname", "given_names", "chinese_name", "category", "photo", "photo_type")
 REISSUE_BATCH = 200
 BATCH_PAUSE = 0.15  # seconds the write lock is left free between batches, for other writers waiting on it

@@ -30,7 +30,7 @@ from registry.issuance import (
     payload_text,
     signing_from_home,
 )
-from registry.lifecycle import Actor
+from registry.lifecycle import LISTING_SQL, STATUS_SQL, Actor
 from registry.qr import render_file
 from registry.validation import (
     FIELDS,
@@ -51,11 +51,6 @@ IMPORT_BATCH = 500
 BATCH_PAUSE = 0.15
 PAUSE_EVERY = 1.0
 _ROW_ERROR = "\0error"
-_STATUS_SQL = ("CASE WHEN p.state = 'active' AND c.valid_until <= :now THEN 'expired' ELSE p.state END")
-_LISTING = (f"SELECT p.number, p.surname, p.given_names, p.chinese_name, p.sex, p.birth_date, p.nationality, "
-            f"p.province, p.category, {_STATUS_SQL} AS status, c.serial AS card, c.valid_from, c.valid_until, "
-            f"c.kid, c.status_list, c.status_index FROM permits p JOIN cards c ON c.number = p.number "
-            f"AND c.state = 'current'")
 
 
 def now() -> int:
@@ -151,7 +146,7 @@ def issue(home: Home, json_file: Path | None, actor: str, note: str | None, **fi
 def show(home: Home, number: str, as_json: bool) -> None:
     """A permit's data, status and current card."""
     db = _open(home)
-    row = store.one(db, _LISTING + " WHERE p.number = :number", {"now": now(), "number": number.upper()})
+    row = store.one(db, LISTING_SQL + " WHERE p.number = :number", {"now": now(), "number": number.upper()})
     if row is None:
         raise lifecycle.TransitionError(f"no permit {number} in this registry")
     photo = store.one(db, "SELECT length(photo) AS size, photo_type FROM permits WHERE number = ?", (row["number"],))
@@ -197,9 +192,9 @@ def _listing(home: Home, name: str | None, nationality: str | None, status: str 
         where.append("p.nationality = :nationality")
         params["nationality"] = nationality.strip().upper()
     if status:
-        where.append(f"{_STATUS_SQL} = :status")
+        where.append(f"{STATUS_SQL} = :status")
         params["status"] = status
-    sql = _LISTING + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.number"
+    sql = LISTING_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.number"
     found = [_dates(r) for r in store.rows(db, sql, params)]
     if as_json:
         _echo_json(found)
@@ -482,7 +477,7 @@ def export(home: Home, out: Path | None, fmt: str) -> None:
     """Every permit with its status and current card (no photos, no payloads)."""
     db = _open(home)
     with store.translate_errors():
-        cursor = db.execute(_LISTING.replace(":now", "?") + " ORDER BY p.number", (now(),))
+        cursor = db.execute(LISTING_SQL.replace(":now", "?") + " ORDER BY p.number", (now(),))
         columns = [d[0] for d in cursor.description]
         records = (_dates(dict(zip(columns, r, strict=True))) for r in cursor)
         with click.open_file(str(out) if out else "-", "w", encoding="utf-8", atomic=out is not None) as f:

@@ -35,7 +35,7 @@ from registry.api.operators import (
 from registry.api.problems import ApiProblem, forbidden, invalid, not_found, unauthorized
 from registry.api.state import app_state, fold, get_db
 from registry.issuance import Signing, issue_permit, payload_text, signing_from_home
-from registry.lifecycle import Actor
+from registry.lifecycle import LISTING_SQL, STATUS_SQL, Actor
 from registry.publish import publish
 from registry.qr import png_bytes, svg_bytes
 from registry.validation import (
@@ -61,11 +61,6 @@ STATUS_ACTIONS = ("revoke", "suspend", "reinstate", "surrender", "record-death")
 CARD_ACTIONS = ("renew", "replace")
 SUSPEND_REASONS = ("investigation", "reconsideration")
 # The same listing as `registry list --json` (registry/office_cli.py), with the name filter's wildcards escaped.
-_STATUS_SQL = "CASE WHEN p.state = 'active' AND c.valid_until <= :now THEN 'expired' ELSE p.state END"
-_LISTING = (f"SELECT p.number, p.surname, p.given_names, p.chinese_name, p.sex, p.birth_date, p.nationality, "
-            f"p.province, p.category, {_STATUS_SQL} AS status, c.serial AS card, c.valid_from, c.valid_until, "
-            f"c.kid, c.status_list, c.status_index FROM permits p JOIN cards c ON c.number = p.number "
-            f"AND c.state = 'current'")
 
 
 # ---- request plumbing --------------------------------------------------------------------------------------
@@ -199,7 +194,7 @@ def _dates(row: dict) -> dict:
 
 def permit_view(number: str) -> dict:
     db = get_db()
-    row = store.one(db, _LISTING + " WHERE p.number = :number", {"now": now(), "number": number})
+    row = store.one(db, LISTING_SQL + " WHERE p.number = :number", {"now": now(), "number": number})
     if row is None:
         raise not_found(f"There is no permit {number} in this registry.")
     photo = store.one(db, "SELECT length(photo) AS size, photo_type FROM permits WHERE number = ?", (number,))
@@ -295,13 +290,13 @@ def listing() -> Response:
     if status:
         if status not in lifecycle.STATES:
             problems.append(("status", f"must be one of {', '.join(lifecycle.STATES)}"))
-        where.append(f"{_STATUS_SQL} = :status")
+        where.append(f"{STATUS_SQL} = :status")
         params["status"] = status
     limit = _int_arg("limit", DEFAULT_LIST, 1, MAX_LIST, problems)
     offset = _int_arg("offset", 0, 0, 10**9, problems)
     if problems:
         raise invalid(problems)
-    sql = (_LISTING + (" WHERE " + " AND ".join(where) if where else "")
+    sql = (LISTING_SQL + (" WHERE " + " AND ".join(where) if where else "")
            + f" ORDER BY p.number LIMIT {limit} OFFSET {offset}")
     found = [_dates(r) for r in store.rows(get_db(), sql, params)]
     return jsonify({"permits": found, "limit": limit, "offset": offset})
