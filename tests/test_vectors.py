@@ -156,3 +156,12 @@ def test_usage_error_exits_3() -> None:
     proc = subprocess.run([sys.executable, "-m", "verifier.cli", "check", "x", "--at", "yesterday"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3
+
+
+@pytest.mark.parametrize("argument", ["A" * 5000, "hello/" * 100, "x" * 300, "\x01\u202e", "../../etc"])
+def test_any_argument_gets_a_verdict_not_a_traceback(cache: Path, argument: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "verifier.cli", "--cache", str(cache), "check", argument, "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (1, 3) and "Traceback" not in proc.stderr
+    if proc.returncode == 1:
+        assert json.loads(proc.stdout)["reason"] == "MALFORMED"

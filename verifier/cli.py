@@ -42,6 +42,17 @@ def parse_time(value: str) -> int:
     return int(parsed.timestamp())
 
 
+def _is_image_path(argument: str) -> bool:
+    """An argument names an image if it is an existing file; anything else (a payload, or text too long
+    to be a file name at all) is checked as scanner text."""
+    if argument.startswith("PR") or len(argument) > 4096:
+        return False
+    try:
+        return Path(argument).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _human(result: Result) -> str:
     line = f"{result.verdict.value.upper()} ({result.reason.value}): {result.message}"
     if result.detail and result.detail != result.message:
@@ -94,7 +105,7 @@ def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max
             _emit(result, as_json)
             worst = max(worst, EXIT_CODES[result.verdict])
         sys.exit(worst)
-    if not input_.startswith("PR") and Path(input_).is_file():
+    if _is_image_path(input_):
         from verifier.scan import read_qr_text
 
         try:
