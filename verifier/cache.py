@@ -226,8 +226,12 @@ def _fetcher(source: str):
     if parsed.scheme not in ("", "file"):
         raise CacheError(f"unsupported source {source!r}: give a directory or an http(s) URL")
     directory = Path(parsed.path if parsed.scheme == "file" else source)
-    if not directory.is_dir():
-        raise CacheError(f"{directory} is not a directory")
+    try:
+        is_dir = directory.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if not is_dir:
+        raise CacheError(f"{str(directory)[:200]} is not a directory or an http(s) URL")
 
     def fetch_file(name: str, limit: int) -> bytes:
         return _read(directory / _safe_name(name), limit, name)
