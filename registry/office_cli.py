@@ -426,6 +426,19 @@ def _import_batch(db: sqlite_utils.Database, batch: list[tuple[int, dict]], sign
     return issued, skipped
 
 
+def _import_waiting(db: sqlite_utils.Database, batch: list[tuple[int, dict]], signing: Signing, t: int, who: Actor,
+                    base_dir: Path, refused: list[str]) -> tuple[int, int]:
+    """One batch, retried whole while another writer holds the lock: an import never gives up half-way
+    because another process (an import, a clerk, a publish) was writing."""
+    def attempt() -> tuple[int, int, list[str]]:
+        lines: list[str] = []  # a refused attempt was rolled back: its refusals are not kept
+        return (*_import_batch(db, batch, signing, t, who, base_dir, lines), lines)
+
+    issued, skipped, lines = store.retry_while_busy(attempt, say=lambda text: click.echo(text, err=True))
+    refused.extend(lines)
+    return issued, skipped
+
+
 @click.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=IMPORT_BATCH, show_default=True, type=click.IntRange(1, 10_000),
@@ -449,7 +462,7 @@ def import_(home: Home, csv_file: Path, batch_size: int, actor: str, note: str |
         for item in _read_rows(csv_file):
             batch.append(item)
             if len(batch) >= batch_size:
-                i, s = _import_batch(db, batch, signing, t, who, csv_file.parent, refused)
+                i, s = _import_waiting(db, batch, signing, t, who, csv_file.parent, refused)
                 issued, skipped = issued + i, skipped + s
                 bar.update(len(batch))
                 batch = []
@@ -457,7 +470,7 @@ def import_(home: Home, csv_file: Path, batch_size: int, actor: str, note: str |
                     time.sleep(BATCH_PAUSE)
                     last_pause = time.monotonic()
         if batch:
-            i, s = _import_batch(db, batch, signing, t, who, csv_file.parent, refused)
+            i, s = _import_waiting(db, batch, signing, t, who, csv_file.parent, refused)
             issued, skipped = issued + i, skipped + s
             bar.update(len(batch))
     for line in refused:

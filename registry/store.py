@@ -10,21 +10,25 @@ Tables (created by the migrations below):
 
 Every write goes through `write_transaction` (`BEGIN IMMEDIATE`): allocation of numbers, card serials and
 status indexes happens while holding the write lock, and the UNIQUE indexes are the second line of
-defence. A lock held by another writer longer than the busy timeout becomes a StoreError.
+defence. A lock held by another writer longer than the busy timeout becomes a StoreBusy error; batch
+jobs (import) wait it out with `retry_while_busy` instead of failing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from keys.errors import PermitError, Reason
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 MIGRATIONS = Migrations("permit-registry")
 
@@ -33,6 +37,26 @@ class StoreError(PermitError):
     """The permit store cannot be opened or written (busy, corrupt, constraint broken)."""
 
     reason = Reason.STORE
+
+
+class StoreBusy(StoreError):
+    """Another process held the write lock for longer than the busy timeout; nothing was changed."""
+
+
+def retry_while_busy(work: Callable[[], T], wait: float = 0.05, say: Callable[[str], None] | None = None) -> T:
+    """Run `work` (one whole write transaction) until it is not refused as busy: for batch jobs, which
+    must finish however long another writer holds the lock, never give up after one busy timeout.
+    `say` is told, about every 30 seconds, that the job is still waiting."""
+    waited_since = time.monotonic()
+    told = waited_since
+    while True:
+        try:
+            return work()
+        except StoreBusy:
+            if say is not None and time.monotonic() - told >= 30:
+                say(f"still waiting for the register's write lock ({time.monotonic() - waited_since:.0f} s)")
+                told = time.monotonic()
+            time.sleep(wait)
 
 
 _SCHEMA_1 = [
@@ -139,7 +163,7 @@ def translate_errors(what: object = "the permit store") -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            raise StoreError(f"{what} is busy: another process held its write lock past the wait; "
+            raise StoreBusy(f"{what} is busy: another process held its write lock past the wait; "
                              "nothing was changed, try again") from None
         raise StoreError(f"database error in {what}: {text}") from None
     except sqlite3.IntegrityError as exc:

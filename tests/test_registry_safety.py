@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import REGISTRY_PASSPHRASE
 
-from registry import lifecycle
+from registry import lifecycle, store
 from registry.home import Home
 from registry.issuance import issue_permit, signing_from_home
 from registry.store import StoreError, open_store
@@ -99,20 +99,21 @@ def _registry(home: Path, *args: str, **kw: object) -> subprocess.Popen:
 
 
 def test_two_cli_imports_at_once(registry_home: Path, tmp_path: Path) -> None:
+    """Two imports started while another writer holds the lock for twice the busy timeout: neither gives
+    up (each batch waits the lock out), both finish whole, and once the lock is free they interleave."""
     # Same birth dates and nationalities in both files: both processes compete for the same sequences.
-    # Long enough (several seconds each) to span the once-a-second pauses that let the other writer in.
     _write_csv(tmp_path / "a.csv", 0, 3000)
     _write_csv(tmp_path / "b.csv", 0, 3000, ref="B", given="Jose")
-    first = _registry(registry_home, "import", str(tmp_path / "a.csv"), "--batch-size", "50")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and first.poll() is None:  # the second starts once the first is writing
-        conn = sqlite3.connect(registry_home / "registry.db")
-        started = conn.execute("SELECT count(*) FROM permits").fetchone()[0]
-        conn.close()
-        if started:
-            break
-        time.sleep(0.02)
-    procs = [first, _registry(registry_home, "import", str(tmp_path / "b.csv"), "--batch-size", "50")]
+    holder = sqlite3.connect(registry_home / "registry.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long publish or a stuck writer would hold it
+    try:
+        procs = [_registry(registry_home, "import", str(tmp_path / name), "--batch-size", "50")
+                 for name in ("a.csv", "b.csv")]
+        time.sleep(2 * store.BUSY_TIMEOUT_MS / 1000)
+        assert all(p.poll() is None for p in procs), "an import gave up while the lock was held"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
