@@ -2,7 +2,9 @@
 
 Signing always covers the exact protected-header and payload bytes that travel; nothing is
 re-serialised before verification. Decoding turns untrusted bytes into a checked `Sign1` or raises
-`FormatError`; no exception from the CBOR library escapes.
+`FormatError`; no exception from the CBOR library escapes. One text per envelope (docs/format.md §3):
+tag 18 and deterministic CBOR (keys.cbor), an empty unprotected header, a deterministic protected
+header carrying alg and kid.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import cbor2
 
-from keys import algorithms
+from keys import algorithms, cbor
 from keys.algorithms import PrivateKey, PublicKey
 from keys.errors import FormatError
 
@@ -63,37 +65,26 @@ def sign1(payload: bytes, key: PrivateKey, kid: bytes, typ: str | None = None) -
     header: dict[int, Any] = {HEADER_ALG: algorithms.algorithm_of(key), HEADER_KID: kid}
     if typ is not None:
         header[HEADER_TYP] = typ
-    protected = cbor2.dumps(header, canonical=True)
+    protected = cbor.dumps(header)
     signature = algorithms.sign(key, sig_structure(protected, payload))
-    return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
-
-
-def loads(data: bytes, what: str) -> Any:
-    """cbor2.loads for untrusted bytes: every failure becomes a FormatError naming `what`."""
-    try:
-        return cbor2.loads(data)
-    except Exception as exc:  # cbor2 raises several types, and RecursionError/MemoryError on hostile input
-        raise FormatError(f"{what} is not valid CBOR ({type(exc).__name__})") from None
+    return cbor.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
 
 
 def decode_sign1(data: bytes, max_size: int = MAX_ENVELOPE) -> Sign1:
-    """Parse untrusted bytes as a COSE_Sign1 (tagged 18 or untagged)."""
+    """Parse untrusted bytes as a COSE_Sign1: tag 18 around an array of 4, deterministic CBOR with
+    nothing after it, and an empty unprotected header (so no byte outside the signature is free)."""
     if not isinstance(data, bytes | bytearray):
         raise FormatError("COSE_Sign1 must be bytes")
     if len(data) > max_size:
         raise FormatError(f"COSE_Sign1 is {len(data)} bytes, more than the {max_size} allowed")
-    obj = loads(bytes(data), "COSE_Sign1")
-    if isinstance(obj, cbor2.CBORTag):
-        if obj.tag != COSE_SIGN1_TAG:
-            raise FormatError(f"CBOR tag {obj.tag} is not COSE_Sign1 (18)")
-        obj = obj.value
-    if not isinstance(obj, list | tuple) or len(obj) != 4:
+    obj = cbor.loads(bytes(data), "COSE_Sign1", tag=COSE_SIGN1_TAG)
+    if type(obj) is not list or len(obj) != 4:
         raise FormatError("COSE_Sign1 must be an array of 4 items")
     protected_raw, unprotected, payload, signature = obj
-    if not (isinstance(protected_raw, bytes) and isinstance(payload, bytes) and isinstance(signature, bytes)):
+    if not (type(protected_raw) is bytes and type(payload) is bytes and type(signature) is bytes):
         raise FormatError("COSE_Sign1 protected header, payload and signature must be byte strings")
-    if not isinstance(unprotected, dict):
-        raise FormatError("COSE_Sign1 unprotected header must be a map")
+    if unprotected != {} or type(unprotected) is not dict:
+        raise FormatError("COSE_Sign1 unprotected header must be the empty map")
     alg, kid, typ = _protected_header(protected_raw)
     return Sign1(protected_raw, alg, kid, typ, payload, signature)
 
@@ -108,9 +99,11 @@ def _protected_header(protected_raw: bytes) -> tuple[int, bytes, str | None]:
     cached = _HEADER_CACHE.get(protected_raw)
     if cached is not None:
         return cached
-    header = loads(protected_raw, "protected header") if protected_raw else {}
-    if not isinstance(header, dict):
+    header = cbor.loads(protected_raw, "protected header")
+    if type(header) is not dict:
         raise FormatError("protected header must be a map")
+    if set(header) - {HEADER_ALG, HEADER_KID, HEADER_TYP}:
+        raise FormatError("protected header may carry only alg, kid and typ")
     alg = header.get(HEADER_ALG)
     kid = header.get(HEADER_KID)
     typ = header.get(HEADER_TYP)

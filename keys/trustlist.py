@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import cbor2
-
-from keys import algorithms
+from keys import algorithms, cbor
 from keys.algorithms import PrivateKey, PublicKey
-from keys.cose import decode_sign1, loads, sign1
+from keys.cose import decode_sign1, sign1
 from keys.errors import FormatError, Reason, SignatureError, TrustError
 
 TYP = "application/permit-trust-list+cwt"
@@ -72,8 +70,10 @@ class TrustedKey:
 
     @classmethod
     def from_cbor(cls, entry: object) -> TrustedKey:
-        if not isinstance(entry, dict):
+        if type(entry) is not dict:
             raise FormatError("trust list key entry must be a map")
+        if not _ENTRY_REQUIRED <= entry.keys() <= _ENTRY_KEYS:
+            raise FormatError(f"trust list key entry must hold {sorted(_ENTRY_REQUIRED)} and may hold 'exp'")
         try:
             kid, alg, spki, nbf, exp = entry["kid"], entry["alg"], entry["key"], entry["nbf"], entry.get("exp")
             if not (isinstance(entry["use"], str) and isinstance(entry["state"], str) and _is_int(alg)):
@@ -88,11 +88,18 @@ class TrustedKey:
         key = algorithms.load_public_key(spki)
         if algorithms.algorithm_of(key) != alg:
             raise FormatError("trust list key entry: algorithm does not match the key")
+        if kid != algorithms.key_id(key):
+            raise FormatError(f"trust list key entry: kid {kid.hex()} is not the key's own id (SHA-256 of its key)")
         return cls(kid, alg, use, spki, nbf, exp, state)
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int
+
+
+_ENTRY_KEYS = {"kid", "alg", "use", "key", "nbf", "state", "exp"}
+_ENTRY_REQUIRED = _ENTRY_KEYS - {"exp"}
+_CLAIM_KEYS = {CLAIM_ISS, CLAIM_IAT, CLAIM_EXP, "version", "status_uri", "keys"}
 
 
 @dataclass(frozen=True)
@@ -144,14 +151,16 @@ def build_trust_list(
         "keys": [k.to_cbor() for k in keys],
     }
     root_kid = algorithms.key_id(root_key.public_key())
-    return sign1(cbor2.dumps(claims, canonical=True), root_key, root_kid, typ=TYP)
+    return sign1(cbor.dumps(claims), root_key, root_kid, typ=TYP)
 
 
 def parse_trust_list(payload: bytes, raw: bytes) -> TrustList:
     """Turn a signed trust list's payload into the model; raises FormatError."""
-    claims = loads(payload, "trust list")
-    if not isinstance(claims, dict):
+    claims = cbor.loads(payload, "trust list")
+    if type(claims) is not dict:
         raise FormatError("trust list payload must be a map")
+    if claims.keys() != _CLAIM_KEYS:
+        raise FormatError(f"trust list claims must be exactly {sorted(map(str, _CLAIM_KEYS))}")
     version, issuer = claims.get("version"), claims.get(CLAIM_ISS)
     iat, exp = claims.get(CLAIM_IAT), claims.get(CLAIM_EXP)
     status_uri, keys = claims.get("status_uri"), claims.get("keys")
@@ -159,7 +168,7 @@ def parse_trust_list(payload: bytes, raw: bytes) -> TrustList:
         raise FormatError("trust list version, iat and exp must be non-negative integers")
     if not isinstance(issuer, str) or not isinstance(status_uri, str) or "{id}" not in status_uri:
         raise FormatError("trust list needs an issuer and a status_uri with {id}")
-    if not isinstance(keys, list | tuple) or len(keys) > MAX_KEYS:
+    if type(keys) is not list or len(keys) > MAX_KEYS:
         raise FormatError("trust list keys must be an array")
     return TrustList(version, issuer, iat, exp, status_uri, tuple(TrustedKey.from_cbor(k) for k in keys), raw)
 

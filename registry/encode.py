@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import cbor2
-
+from keys import cbor
 from keys.algorithms import PrivateKey
 from keys.cose import sign1
 from keys.errors import FormatError
@@ -56,7 +55,7 @@ def claims_of(permit: Permit) -> bytes:
         CLAIM_IAT: permit.signed_at,
         CLAIM_PERMIT: data,
     }
-    return cbor2.dumps(claims, canonical=True)
+    return cbor.dumps(claims)
 
 
 def encode_permit(permit: Permit, key: PrivateKey, kid: bytes) -> str:

@@ -15,9 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import cbor2
-
-from keys import algorithms
+from keys import algorithms, cbor
 from keys.algorithms import PrivateKey
 from keys.cose import sign1
 from keys.files import write_atomic
@@ -59,7 +57,7 @@ def status_token(uri: str, raw: bytes, now: int, ttl: int, expires_at: int, key:
         CLAIM_TTL: ttl,
         CLAIM_STATUS_LIST: {"bits": 2, "lst": zlib.compress(bytes(raw), 9)},
     }
-    return sign1(cbor2.dumps(claims, canonical=True), key, algorithms.key_id(key.public_key()), typ=TYP)
+    return sign1(cbor.dumps(claims), key, algorithms.key_id(key.public_key()), typ=TYP)
 
 
 def _digest(*parts: bytes) -> str:
@@ -86,7 +84,7 @@ def publish(home: Home, outdir: Path, now: int) -> PublishReport:
     state = json.loads(state_path.read_text()) if state_path.exists() else {"trust": None, "lists": {}}
 
     trust_digest = _digest(json.dumps(config.to_json(), sort_keys=True).encode(),
-                           *[cbor2.dumps(k.to_cbor(), canonical=True) for k in keys.keys])
+                           *[cbor.dumps(k.to_cbor()) for k in keys.keys])
     trust_signed = _due(state["trust"], trust_digest, now)
     if trust_signed:
         expires = now + config.trust_list_days * DAY

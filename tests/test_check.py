@@ -9,7 +9,7 @@ from helpers import DAY, NOW, YEAR, Issuer, make_permit, trusted
 
 from keys import algorithms
 from keys.algorithms import ES256
-from keys.errors import Reason
+from keys.errors import Reason, TrustError
 from keys.trustlist import KeyState
 from registry.encode import encode_permit
 from verifier import base45
@@ -87,12 +87,14 @@ def test_forger_reusing_a_listed_kid(issuer: Issuer) -> None:
     assert check(text, issuer.trust(), NOW).reason is Reason.BAD_SIGNATURE
 
 
-def test_colliding_kids_are_all_tried(issuer: Issuer) -> None:
+def test_trust_list_listing_a_key_under_another_keys_kid_is_refused(issuer: Issuer) -> None:
+    """A kid is SHA-256(SPKI)[:8] of its own key: an entry that borrows another key's kid (so that a
+    verifier would try it for that key's permits) makes the whole list invalid."""
     other = algorithms.generate_private_key(ES256)
-    kid = issuer.permit_entry.kid
-    keys = [trusted(other, kid=kid), issuer.permit_entry]  # the wrong key first, under the same kid
-    trust = issuer.trust(keys=keys)
-    assert check(issuer.sign(), trust, NOW).reason is Reason.VALID
+    keys = [trusted(other, kid=issuer.permit_entry.kid), issuer.permit_entry]
+    with pytest.raises(TrustError) as caught:
+        issuer.trust(keys=keys)
+    assert caught.value.reason is Reason.TRUST_LIST_INVALID and "own id" in caught.value.message
 
 
 def test_compromised_key(issuer: Issuer) -> None:

@@ -1,7 +1,7 @@
 """The one verification entry point: untrusted payload text in, one verdict with one reason out.
 
 Order of checks (the first failure decides): format -> trust list freshness -> key lookup by kid
-(a hint; every colliding key is tried) -> signature -> key state and window -> the permit's dates ->
+(the key's own id) -> signature -> key state and window -> the permit's dates ->
 revocation status. The validation time is always passed in, never read from a clock here.
 """
 
@@ -51,6 +51,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.SUPERSEDED: "This card has been replaced by a newer card.",
     Reason.STATUS_STALE: "The revocation status is out of date; sync before relying on it.",
     Reason.STATUS_UNKNOWN: "The revocation status of this permit is not known; sync the status lists.",
+    Reason.STATUS_INDEX_INVALID: "The permit points at a status entry that does not exist; it cannot be accepted.",
 }
 
 
@@ -111,13 +112,15 @@ def _find_signer(trust: TrustList, envelope: Any) -> TrustedKey:
     candidates = trust.candidates(envelope.kid, KeyUse.PERMIT)
     if not candidates:
         raise TrustError(f"no permit key with kid {envelope.kid.hex()} in trust list version {trust.version}")
+    why = "signature does not verify"
     for key in candidates:
         try:
             envelope.verify(key.public_key)
-        except SignatureError:
+        except SignatureError as exc:
+            why = exc.message
             continue
         return key
-    raise SignatureError("signature does not verify with any key listed under its kid")
+    raise SignatureError(f"{why} (with the key listed under kid {envelope.kid.hex()})")
 
 
 def check(text: str, trust: TrustList | None, at: int, status: StatusLookup | None = None) -> Result:

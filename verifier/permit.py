@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from keys.cose import Sign1, decode_sign1, loads
+from keys import cbor
+from keys.cose import Sign1, decode_sign1
 from keys.errors import FormatError, Reason
 from verifier import base45, number
 
 PREFIX = "PR1:"
 _OTHER_VERSION = re.compile(r"PR[0-9]{1,3}:")
-MAX_TEXT = 4296  # the most a QR code (version 40, alphanumeric) can hold
+MAX_TEXT = 3391  # the most a QR code holds at the mandated ECC level M (version 40, alphanumeric)
 MAX_COSE = 3000
 
 # CWT claims (RFC 8392) at the top level.
@@ -25,6 +26,10 @@ CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT = 1, 4, 5, 6
 CLAIM_PERMIT = -65537  # private use (< -65536); its value is the permit map below
 # Keys of the permit map.
 P_NUMBER, P_CARD, P_SURNAME, P_GIVEN, P_CHINESE, P_SEX, P_BIRTH, P_NATIONALITY, P_CATEGORY, P_STATUS = range(1, 11)
+
+_CLAIM_KEYS = {CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_PERMIT}
+_PERMIT_KEYS = set(range(P_NUMBER, P_STATUS + 1))
+_PERMIT_KEYS_REQUIRED = _PERMIT_KEYS - {P_CHINESE}
 
 SEX_CODES = {1: "M", 2: "F"}  # ISO/IEC 5218
 SEX_IDS = {v: k for k, v in SEX_CODES.items()}
@@ -148,12 +153,16 @@ def decode_claims(payload: bytes) -> Permit:
     """CWT claims bytes (already signature-checked) -> Permit. Raises FormatError.
 
     Written flat on purpose: this runs on every check, so each rule is one inline test."""
-    claims = loads(payload, "permit claims")
+    claims = cbor.loads(payload, "permit claims")
     if type(claims) is not dict:
         raise _bad("not a map")
-    m = claims.get(CLAIM_PERMIT)
+    if claims.keys() != _CLAIM_KEYS:
+        raise _bad(f"the claims must be exactly {sorted(_CLAIM_KEYS)}, not {sorted(claims, key=repr)}")
+    m = claims[CLAIM_PERMIT]
     if type(m) is not dict:
         raise _bad(f"no permit map (claim {CLAIM_PERMIT})")
+    if not _PERMIT_KEYS_REQUIRED <= m.keys() <= _PERMIT_KEYS:
+        raise _bad(f"the permit map must hold keys {sorted(_PERMIT_KEYS_REQUIRED)} and may hold {P_CHINESE}")
     authority, iat = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT)
     nbf, exp = claims.get(CLAIM_NBF), claims.get(CLAIM_EXP)
     if not _is_text(authority):
@@ -179,7 +188,7 @@ def decode_claims(payload: bytes) -> Permit:
         raise _bad("nationality must be an ISO 3166-1 alpha-3 code")
     if type(category) is not int or not 1 <= category <= len(CATEGORIES):
         raise _bad("unknown grant category")
-    if type(status) not in (list, tuple) or len(status) != 2 or not (
+    if type(status) is not list or len(status) != 2 or not (
         _is_uint(status[0], 1 << 32) and _is_uint(status[1], 1 << 32)
     ):
         raise _bad("status reference must be [list, index] of non-negative integers")

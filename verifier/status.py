@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keys.cose import decode_sign1, loads
+from keys import cbor
+from keys.cose import decode_sign1
 from keys.errors import FormatError, Reason, SignatureError, StatusError
 from keys.trustlist import KeyState, KeyUse, TrustList
 from verifier.check import StatusAnswer
@@ -23,6 +24,7 @@ from verifier.statuslist import StatusList, StatusListError, decode_status_list
 
 TYP = "application/statuslist+cwt"
 CLAIM_SUB, CLAIM_EXP, CLAIM_IAT, CLAIM_TTL, CLAIM_STATUS_LIST = 2, 4, 6, 65534, 65533
+_CLAIM_KEYS = {CLAIM_SUB, CLAIM_EXP, CLAIM_IAT, CLAIM_TTL, CLAIM_STATUS_LIST}
 MAX_STATUS_TOKEN = 64 * 1024 * 1024
 VALUE_REASONS = (Reason.VALID, Reason.REVOKED, Reason.SUSPENDED, Reason.SUPERSEDED)
 
@@ -59,9 +61,11 @@ def verify_status_list(data: bytes, trust: TrustList, list_id: int) -> SignedSta
             raise SignatureError("no status key of the trust list signed this status list")
         if signer.state is KeyState.COMPROMISED:
             raise SignatureError("the status list was signed by a compromised key")
-        claims = loads(envelope.payload, "status list claims")
-        if not isinstance(claims, dict):
+        claims = cbor.loads(envelope.payload, "status list claims")
+        if type(claims) is not dict:
             raise FormatError("status list claims must be a map")
+        if claims.keys() != _CLAIM_KEYS:
+            raise FormatError(f"status list claims must be exactly {sorted(_CLAIM_KEYS)}")
         sub, iat, exp, ttl = claims.get(CLAIM_SUB), claims.get(CLAIM_IAT), claims.get(CLAIM_EXP), claims.get(CLAIM_TTL)
         if not all(type(v) is int and v >= 0 for v in (iat, exp, ttl)):
             raise FormatError("status list iat, exp and ttl must be non-negative integers")
@@ -93,8 +97,8 @@ class CachedStatus:
         age = max(0, at - held.issued_at)
         try:
             value = held.entries.get(permit.status_index)
-        except StatusListError as exc:
-            raise StatusError(str(exc)) from None
+        except StatusListError as exc:  # the draft: a reference outside the list MUST be rejected
+            raise StatusError(str(exc), Reason.STATUS_INDEX_INVALID) from None
         reason = VALUE_REASONS[value]
         allowed = held.ttl if self.max_age is None else self.max_age
         if reason is Reason.VALID and age > allowed:

@@ -62,7 +62,7 @@ def decode_status_list(obj: object, max_entries: int = DEFAULT_MAX_ENTRIES) -> S
     including a list that would inflate to more than `max_entries` entries."""
     if type(max_entries) is not int or not 0 < max_entries <= _MAX_ENTRIES_LIMIT:
         raise StatusListError(f"max_entries must be an integer from 1 to {_MAX_ENTRIES_LIMIT}")
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         raise StatusListError(f"status list must be a map, not {type(obj).__name__}")
     bits, lst, uri = obj.get("bits"), obj.get("lst"), obj.get("aggregation_uri")
     if type(bits) is not int or bits not in ALLOWED_BITS:
