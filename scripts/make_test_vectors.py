@@ -23,14 +23,20 @@ from keys import algorithms
 from keys.algorithms import EDDSA, ES256, PrivateKey
 from keys.trustlist import KeyState, KeyUse, TrustedKey, build_trust_list
 from registry.encode import encode_permit
+from registry.numbers import LIST_SIZE
 from registry.publish import pack_entries, status_token
 from registry.qr import png_bytes
 from verifier import base45, number
 from verifier.permit import PREFIX, Permit, day_start
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import malleate  # scripts/ is not a package: found through the path set above
+
 HERE = Path(__file__).resolve().parent.parent / "docs" / "test-vectors"
 KEY_NAMES = {"root": ES256, "es256": ES256, "eddsa": EDDSA, "retired": ES256, "compromised": ES256,
-             "collider": ES256, "unlisted": ES256, "status": ES256}
+             "unlisted": ES256, "status": ES256}
+QR_ALPHANUMERIC_M = 3391  # the most alphanumeric characters a QR code holds at ECC level M (version 40)
+VALUES = {"REVOKED": 1, "SUSPENDED": 2, "SUPERSEDED": 3}
 
 
 def ts(text: str) -> int:
@@ -85,102 +91,149 @@ def base_permit() -> Permit:
     )
 
 
-def tamper(text: str, find: bytes, to: bytes) -> str:
-    raw = base45.decode(text[len(PREFIX):])
-    assert find in raw
-    return PREFIX + base45.encode(raw.replace(find, to, 1))
+SIGNATURE_HELD = {"VALID", "KEY_COMPROMISED", "KEY_NOT_VALID", "NOT_YET_VALID", "EXPIRED", "REVOKED", "SUSPENDED",
+                  "SUPERSEDED", "STATUS_STALE", "STATUS_UNKNOWN", "STATUS_INDEX_INVALID"}
+
+
+def iso(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+
+
+def trust_files(k: dict[str, PrivateKey]) -> dict[str, bytes]:
+    trusted = [
+        entry(k["es256"]),
+        entry(k["eddsa"]),
+        entry(k["retired"], KeyState.RETIRED, RETIRED_AT),
+        entry(k["compromised"], KeyState.COMPROMISED, ts("2026-04-01T00:00:00")),
+        entry(k["status"], use=KeyUse.STATUS),
+    ]
+    args = {"issuer": "NIA", "status_uri": STATUS_URI, "keys": trusted, "root_key": k["root"]}
+    listed = build_trust_list(version=2, issued_at=TRUST_IAT, expires_at=TRUST_EXP, **args)
+    return {
+        "root.pem": algorithms.public_pem(k["root"].public_key()).encode(),
+        "trust-list.cwt": listed,
+        "trust-list-v1.cwt": build_trust_list(version=1, issued_at=TRUST_IAT - 86400, expires_at=TRUST_EXP, **args),
+        "trust-list-expired.cwt": build_trust_list(version=3, issued_at=TRUST_IAT,
+                                                   expires_at=ts("2026-02-01T00:00:00"), **args),
+        "trust-list-other-root.cwt": build_trust_list(version=9, issued_at=TRUST_IAT, expires_at=TRUST_EXP,
+                                                      **{**args, "root_key": k["unlisted"]}),
+        # A second key listed under es256's kid: a kid is its own key's id, so the whole list is refused.
+        "trust-list-kid-mismatch.cwt": build_trust_list(
+            version=4, issued_at=TRUST_IAT, expires_at=TRUST_EXP,
+            **{**args, "keys": [*trusted, entry(k["unlisted"], kid=kid(k["es256"]))]}),
+        "trust-list-trailing-bytes.cwt": listed + b"\x00",
+    }
+
+
+def status_files(k: dict[str, PrivateKey]) -> dict[str, bytes]:
+    raw = pack_entries(LIST_SIZE, [(REVOKED_IDX, 1), (SUSPENDED_IDX, 2), (SUPERSEDED_IDX, 3)])
+    token = lambda list_id, key: status_token(STATUS_URI.replace("{id}", str(list_id)), raw, STATUS_IAT,  # noqa: E731
+                                              STATUS_TTL, TRUST_EXP, k[key])
+    return {
+        "status/1.cwt": token(1, "status"),
+        "status-wrong-list.cwt": token(7, "status"),  # a genuine list 7 offered as list 1
+        "status-permit-key.cwt": token(1, "es256"),  # signed by a permit key, not a status key
+        "index.json": (json.dumps({"published_at": STATUS_IAT, "root": "root.pem", "trust_list": "trust-list.cwt",
+                                   "trust_list_version": 2,
+                                   "status_lists": [{"id": 1, "path": "status/1.cwt", "iat": STATUS_IAT,
+                                                     "exp": TRUST_EXP}]}, indent=2) + "\n").encode(),
+    }
+
+
+def permit_vectors(k: dict[str, PrivateKey]) -> list[tuple]:
+    """(name, description, text, check clock, verdict, reason, the permit signed or None, loads a trust list)."""
+    p = base_permit()
+    sign = lambda permit, key: encode_permit(permit, k[key], kid(k[key]))  # noqa: E731
+    valid = sign(p, "es256")
+    long_name = replace(p, surname="VON HOHENZOLLERN-SIGMARINGEN", given_names="MARIA ALEXANDRA")
+    flipped = base45.decode(valid[4:])
+    vectors = [
+        ("valid-es256", "ES256 permit, all checks pass", valid, CLOCK, "valid", "VALID", p),
+        ("valid-eddsa", "EdDSA (Ed25519) permit", sign(p, "eddsa"), CLOCK, "valid", "VALID", p),
+        ("valid-no-chinese-name", "holder without a Chinese name", sign(replace(p, chinese_name=None), "es256"),
+         CLOCK, "valid", "VALID", replace(p, chinese_name=None)),
+        ("valid-40-char-name", "a 40-character Latin name (28 + 1 + 15 characters, surname and given names)",
+         sign(long_name, "es256"), CLOCK, "valid", "VALID", long_name),
+        ("valid-retired-key", "signed by a key retired after it signed", sign(p, "retired"), CLOCK, "valid", "VALID",
+         p),
+        ("valid-scanner-line-end", "a handheld scanner's CR LF after the text (stripped)", valid + "\r\n", CLOCK,
+         "valid", "VALID", p),
+        ("malformed-garbage", "non-alphanumeric garbage", "hello, world! <>{}\u00e9", CLOCK, "invalid", "MALFORMED",
+         None),
+        ("malformed-wrong-prefix", "another scheme's prefix", "HC1:" + valid[4:], CLOCK, "invalid", "MALFORMED", None),
+        ("malformed-truncated", "payload cut short", valid[:-20], CLOCK, "invalid", "MALFORMED", None),
+        ("malformed-bad-base45", "a base45 group above 65535", PREFIX + "GGW" + valid[7:], CLOCK, "invalid",
+         "MALFORMED", None),
+        ("malformed-not-cose", "valid base45 of CBOR that is not COSE_Sign1", PREFIX + base45.encode(b"\xa1\x01\x02"),
+         CLOCK, "invalid", "MALFORMED", None),
+        ("malformed-oversized", "longer than a QR code holds at ECC M", PREFIX + "0" * 4400, CLOCK, "invalid",
+         "MALFORMED", None),
+    ]
+    for name, (variant, reason) in malleate.UNSIGNED.items():
+        vectors.append((f"strict-{name}", (variant.__doc__ or name).strip(), variant(valid), CLOCK,
+                        "invalid", reason, None))
+    for name, (variant, reason) in malleate.SIGNED.items():
+        vectors.append((f"strict-{name}", (variant.__doc__ or name).strip(), variant(valid, k["es256"]), CLOCK,
+                        "invalid", reason, None))
+    vectors += [
+        ("unsupported-version", "a later format version", "PR2:" + valid[4:], CLOCK, "indeterminate",
+         "UNSUPPORTED_VERSION", None),
+        ("unknown-key", "signed by a key not in the trust list", sign(p, "unlisted"), CLOCK, "indeterminate",
+         "UNKNOWN_KEY", None),
+        ("bad-signature-tampered-byte", "one byte of the surname changed after signing",
+         malleate.text_of(base45.decode(valid[4:]).replace(b"MUELLER", b"MUELLEX", 1)), CLOCK, "invalid",
+         "BAD_SIGNATURE", None),
+        ("bad-signature-flipped-bit", "last signature bit flipped",
+         PREFIX + base45.encode(flipped[:-1] + bytes([flipped[-1] ^ 1])), CLOCK, "invalid", "BAD_SIGNATURE", None),
+        ("key-not-valid", "signed by the retired key after its window closed",
+         sign(replace(p, signed_at=ts("2026-05-01T00:00:00")), "retired"), CLOCK, "invalid", "KEY_NOT_VALID",
+         replace(p, signed_at=ts("2026-05-01T00:00:00"))),
+        ("key-compromised", "signed by a key since marked compromised", sign(p, "compromised"), CLOCK, "invalid",
+         "KEY_COMPROMISED", p),
+        ("not-yet-valid", "validation clock before the issue date", valid, ts("2026-01-31T12:00:00"), "invalid",
+         "NOT_YET_VALID", p),
+        ("expired", "validation clock at exp: 00:00 (UTC+8) of the day after the expiry date", valid,
+         ts("2036-01-31T16:00:00"), "invalid", "EXPIRED", p),
+        ("dates-pass-last-second", "validation clock one second before exp: the dates pass, and the ten-year-old "
+         "status list then says STATUS_STALE", valid, ts("2036-01-31T15:59:59"), "indeterminate", "STATUS_STALE", p),
+        ("trust-list-stale", "validation clock after the trust list expired (loaded while it was valid)", valid,
+         ts("2100-01-01T00:00:00"), "indeterminate", "TRUST_LIST_STALE", None),
+        ("no-trust-list", "nothing loaded", valid, CLOCK, "indeterminate", "NO_TRUST_LIST", None),
+    ]
+    for name, index, reason in (("revoked", REVOKED_IDX, "REVOKED"), ("suspended", SUSPENDED_IDX, "SUSPENDED"),
+                                ("superseded", SUPERSEDED_IDX, "SUPERSEDED")):
+        held = replace(p, status_index=index)
+        vectors.append((name, f"status entry {VALUES[reason]}", sign(held, "es256"), CLOCK, "invalid", reason, held))
+    outside = replace(p, status_index=LIST_SIZE + 5)
+    vectors += [
+        ("status-stale", "status list older than its ttl (2 days) at the validation clock", valid,
+         ts("2026-06-10T00:00:00"), "indeterminate", "STATUS_STALE", p),
+        ("status-unknown", "the permit points at status list 2, which is not published",
+         sign(replace(p, status_list=2), "es256"), CLOCK, "indeterminate", "STATUS_UNKNOWN",
+         replace(p, status_list=2)),
+        ("status-index-out-of-range", f"the permit points at entry {LIST_SIZE + 5} of a {LIST_SIZE}-entry list",
+         sign(outside, "es256"), CLOCK, "invalid", "STATUS_INDEX_INVALID", outside),
+    ]
+    return vectors
 
 
 def generate(out: Path, keys_dir: Path) -> None:
     k = load_keys(keys_dir)
     if out != keys_dir:
         shutil.copytree(keys_dir / "keys", out / "keys", dirs_exist_ok=True)
-    trusted = [
-        entry(k["es256"]),
-        entry(k["eddsa"]),
-        entry(k["retired"], KeyState.RETIRED, RETIRED_AT),
-        entry(k["compromised"], KeyState.COMPROMISED, ts("2026-04-01T00:00:00")),
-        entry(k["collider"], kid=kid(k["es256"])),  # a second key under es256's kid: both must be tried
-        entry(k["status"], use=KeyUse.STATUS),
-    ]
-    trust_args = {"issuer": "NIA", "status_uri": STATUS_URI, "keys": trusted, "root_key": k["root"]}
-    files: dict[str, bytes] = {
-        "root.pem": algorithms.public_pem(k["root"].public_key()).encode(),
-        "trust-list.cwt": build_trust_list(version=2, issued_at=TRUST_IAT, expires_at=TRUST_EXP, **trust_args),
-        "trust-list-v1.cwt": build_trust_list(version=1, issued_at=TRUST_IAT - 86400, expires_at=TRUST_EXP,
-                                              **trust_args),
-        "trust-list-expired.cwt": build_trust_list(version=3, issued_at=TRUST_IAT,
-                                                   expires_at=ts("2026-02-01T00:00:00"), **trust_args),
-        "trust-list-other-root.cwt": build_trust_list(version=9, issued_at=TRUST_IAT, expires_at=TRUST_EXP,
-                                                      **{**trust_args, "root_key": k["unlisted"]}),
-    }
-    raw = pack_entries(131072, [(REVOKED_IDX, 1), (SUSPENDED_IDX, 2), (SUPERSEDED_IDX, 3)])
-    files["status/1.cwt"] = status_token(STATUS_URI.replace("{id}", "1"), raw, STATUS_IAT, STATUS_TTL, TRUST_EXP,
-                                         k["status"])
-    files["index.json"] = (json.dumps({"published_at": STATUS_IAT, "root": "root.pem", "trust_list": "trust-list.cwt",
-                                       "status_lists": [{"id": 1, "path": "status/1.cwt", "iat": STATUS_IAT,
-                                                         "exp": TRUST_EXP}]}, indent=2) + "\n").encode()
-    p = base_permit()
-    sign = lambda permit, key: encode_permit(permit, k[key], kid(k[key]))  # noqa: E731
-    valid = sign(p, "es256")
-    long_name = replace(p, surname="VON HOHENZOLLERN-SIGMARINGEN", given_names="MARIA ALEXANDRA")
-    vectors = [
-        ("valid-es256", "ES256 permit, all checks pass", valid, CLOCK, "valid", "VALID"),
-        ("valid-eddsa", "EdDSA (Ed25519) permit", sign(p, "eddsa"), CLOCK, "valid", "VALID"),
-        ("valid-no-chinese-name", "holder without a Chinese name", sign(replace(p, chinese_name=None), "es256"),
-         CLOCK, "valid", "VALID"),
-        ("valid-40-char-name", "a 40-character Latin name (28 + 1 + 15 characters, surname and given names)",
-         sign(long_name, "es256"), CLOCK, "valid", "VALID"),
-        ("valid-retired-key", "signed by a key retired after it signed", sign(p, "retired"), CLOCK, "valid", "VALID"),
-        ("valid-kid-collision", "signed by the second of two keys listed under one kid",
-         encode_permit(p, k["collider"], kid(k["es256"])), CLOCK, "valid", "VALID"),
-        ("malformed-garbage", "non-alphanumeric garbage", "hello, world! <>{}\u00e9", CLOCK, "invalid", "MALFORMED"),
-        ("malformed-wrong-prefix", "another scheme's prefix", "HC1:" + valid[4:], CLOCK, "invalid", "MALFORMED"),
-        ("malformed-truncated", "payload cut short", valid[:-20], CLOCK, "invalid", "MALFORMED"),
-        ("malformed-bad-base45", "a base45 group above 65535", PREFIX + "GGW" + valid[7:], CLOCK, "invalid",
-         "MALFORMED"),
-        ("malformed-not-cose", "valid base45 of CBOR that is not COSE_Sign1", PREFIX + base45.encode(b"\xa1\x01\x02"),
-         CLOCK, "invalid", "MALFORMED"),
-        ("malformed-oversized", "longer than any QR code holds", PREFIX + "0" * 4400, CLOCK, "invalid", "MALFORMED"),
-        ("unsupported-version", "a later format version", "PR2:" + valid[4:], CLOCK, "indeterminate",
-         "UNSUPPORTED_VERSION"),
-        ("unknown-key", "signed by a key not in the trust list", sign(p, "unlisted"), CLOCK, "indeterminate",
-         "UNKNOWN_KEY"),
-        ("bad-signature-tampered-byte", "one byte of the surname changed after signing",
-         tamper(valid, b"MUELLER", b"MUELLEX"), CLOCK, "invalid", "BAD_SIGNATURE"),
-        ("bad-signature-flipped-bit", "last signature bit flipped",
-         PREFIX + base45.encode(base45.decode(valid[4:])[:-1] + bytes([base45.decode(valid[4:])[-1] ^ 1])),
-         CLOCK, "invalid", "BAD_SIGNATURE"),
-        ("key-not-valid", "signed by the retired key after its window closed",
-         sign(replace(p, signed_at=ts("2026-05-01T00:00:00")), "retired"), CLOCK, "invalid", "KEY_NOT_VALID"),
-        ("key-compromised", "signed by a key since marked compromised", sign(p, "compromised"), CLOCK, "invalid",
-         "KEY_COMPROMISED"),
-        ("not-yet-valid", "validation clock before the issue date", valid, ts("2026-01-31T12:00:00"), "invalid",
-         "NOT_YET_VALID"),
-        ("expired", "validation clock after the expiry date", valid, ts("2036-02-01T00:00:00"), "invalid",
-         "EXPIRED"),
-        ("trust-list-stale", "validation clock after the trust list expired", valid, ts("2100-01-01T00:00:00"),
-         "indeterminate", "TRUST_LIST_STALE"),
-        ("revoked", "status entry 1", sign(replace(p, status_index=REVOKED_IDX), "es256"), CLOCK, "invalid",
-         "REVOKED"),
-        ("suspended", "status entry 2", sign(replace(p, status_index=SUSPENDED_IDX), "es256"), CLOCK, "invalid",
-         "SUSPENDED"),
-        ("superseded", "status entry 3: an older card of a renewed or replaced permit",
-         sign(replace(p, status_index=SUPERSEDED_IDX), "es256"), CLOCK, "invalid", "SUPERSEDED"),
-        ("status-stale", "status list older than its ttl (2 days) at the validation clock", valid,
-         ts("2026-06-10T00:00:00"), "indeterminate", "STATUS_STALE"),
-        ("status-unknown", "the permit points at status list 2, which is not published",
-         sign(replace(p, status_list=2), "es256"), CLOCK, "indeterminate", "STATUS_UNKNOWN"),
-    ]
+    files = {**trust_files(k), **status_files(k)}
+    full_load = {"root": "root.pem", "trust_list": "trust-list.cwt", "status_lists": {"1": "status/1.cwt"},
+                 "at": iso(CLOCK), "at_epoch": CLOCK}
     manifest = []
-    for i, (name, description, text, at, verdict, reason) in enumerate(vectors, start=1):
+    for i, (name, description, text, at, verdict, reason, permit) in enumerate(permit_vectors(k), start=1):
         stem = f"{i:02d}-{name}"
+        assert (permit is not None) == (reason in SIGNATURE_HELD), name
         item = {"name": stem, "description": description, "payload": text,
-                "at": datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z"), "at_epoch": at,
-                "trust_list": "trust-list.cwt", "root": "root.pem",
-                "expected": {"verdict": verdict, "reason": reason}}
-        if len(text) <= 4296 and set(text) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"):
-            files[f"{stem}.png"] = png_bytes(text, box_size=4)
+                "load": {} if name == "no-trust-list" else full_load, "at": iso(at), "at_epoch": at,
+                "expected": {"verdict": verdict, "reason": reason,
+                             "permit": permit.to_json() if permit is not None else None}}
+        if len(text.strip()) <= QR_ALPHANUMERIC_M and set(text.strip()) <= set(base45.ALPHABET):
+            files[f"{stem}.png"] = png_bytes(text.strip(), box_size=4)
             item["qr"] = f"{stem}.png"
         manifest.append(item)
     trust_vectors = [
@@ -191,11 +244,23 @@ def generate(out: Path, keys_dir: Path) -> None:
          "expected": "TRUST_LIST_EXPIRED"},
         {"name": "trust-other-root", "trust_list": "trust-list-other-root.cwt", "current": None,
          "expected": "TRUST_LIST_BAD_SIGNATURE"},
+        {"name": "trust-kid-mismatch", "trust_list": "trust-list-kid-mismatch.cwt", "current": None,
+         "expected": "TRUST_LIST_INVALID"},
+        {"name": "trust-trailing-bytes", "trust_list": "trust-list-trailing-bytes.cwt", "current": None,
+         "expected": "TRUST_LIST_INVALID"},
     ]
     for t in trust_vectors:
-        t.update({"root": "root.pem", "at": "2026-06-01T08:00:00Z", "at_epoch": CLOCK})
+        t.update({"root": "root.pem", "at": iso(CLOCK), "at_epoch": CLOCK})
+    status_vectors = [
+        {"name": "status-accept", "status_list": "status/1.cwt", "id": 1, "expected": "OK"},
+        {"name": "status-wrong-list", "status_list": "status-wrong-list.cwt", "id": 1, "expected": "STATUS_UNKNOWN"},
+        {"name": "status-permit-key", "status_list": "status-permit-key.cwt", "id": 1, "expected": "STATUS_UNKNOWN"},
+    ]
+    for s in status_vectors:
+        s.update({"root": "root.pem", "trust_list": "trust-list.cwt", "at": iso(CLOCK), "at_epoch": CLOCK})
     files["vectors.json"] = (json.dumps({"format": "PR1", "permit_vectors": manifest,
-                                         "trust_list_vectors": trust_vectors}, indent=2, ensure_ascii=False)
+                                         "trust_list_vectors": trust_vectors,
+                                         "status_list_vectors": status_vectors}, indent=2, ensure_ascii=False)
                              + "\n").encode()
     for name, data in files.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
