@@ -33,13 +33,84 @@ def loads(data: bytes, what: str, tag: int | None = None) -> Any:
     """Decode untrusted bytes that must be the deterministic encoding of one item (tagged `tag` at the
     top if given; the tag is removed). Raises FormatError naming `what` and the rule broken."""
     try:
-        value = _canonical(cbor2.loads(data), 0, allow_tag=tag is not None)
-        if cbor2.dumps(value) == data and (tag is None or (isinstance(value, cbor2.CBORTag) and value.tag == tag)):
-            return value.value if tag is not None else value
-    except Exception:  # cbor2's errors, RecursionError, MemoryError, and ours: the scan below names the rule
+        # cbor2's C code does the heavy part: re-encoding the decoded value (which keeps the map order
+        # read) gives back the input only if every head is minimal, every length definite, no key
+        # repeated and nothing trails. _plain then checks each map's key order and the types.
+        value = cbor2.loads(data)
+        if cbor2.dumps(value) == data:
+            if tag is None:
+                return _plain(value, 0)
+            if type(value) is cbor2.CBORTag and value.tag == tag:
+                return _plain(value.value, 1)
+    except Exception:  # cbor2's errors, RecursionError, MemoryError, ours: the scan below names the rule
         pass
     rule = first_violation(data, tag)
     raise FormatError(f"{what} is not deterministic CBOR: {rule}")
+
+
+def loads_checked_by_caller(data: bytes, what: str) -> Any:
+    """The verify hot path's decoder, for a caller that itself checks the exact sequence of keys of
+    every map and the exact type of every item (permit claims): only the byte-level rules - minimal
+    heads, definite lengths, no repeated key, nothing after - are checked here, by re-encoding."""
+    try:
+        value = cbor2.loads(data)
+        if cbor2.dumps(value) == data:
+            return value
+    except Exception:  # cbor2's errors, RecursionError, MemoryError: the scan below names the rule
+        pass
+    raise FormatError(f"{what} is not deterministic CBOR: {first_violation(data)}")
+
+
+_SCALARS = frozenset((int, bytes, str, bool, type(None)))
+
+
+def _order_key(key: Any) -> tuple:
+    """Where a map key's encoding sorts bytewise (RFC 8949 §4.2.1): unsigned integers ascending, then
+    negative ones by -1 - key, then text by encoded length and bytes. Other key types are refused."""
+    kind = type(key)
+    if kind is int:
+        return (0, key) if key >= 0 else (1, -1 - key)
+    if kind is str:
+        encoded = key.encode()
+        return (3, len(encoded), encoded)
+    raise FormatError("map keys must be integers or text strings")
+
+
+def _keys_in_order(keys: list) -> bool:
+    try:
+        if keys[0] >= 0 and keys == sorted(keys):  # the common case: unsigned integer keys only
+            return True
+    except TypeError:  # text keys, or text and integers
+        pass
+    order = [_order_key(k) for k in keys]
+    return order == sorted(order)
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """A value decoded by cbor2, as plain dicts, lists and scalars (cbor2 6 gives immutable maps and
+    tuples inside tags; the decoded object is ours, so plain containers are fixed in place). Refuses
+    map keys out of bytewise order and what our structures never hold: floats, undefined, tags below
+    the top, keys other than integers and text."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if depth > MAX_DEPTH:
+        raise FormatError(f"nested more than {MAX_DEPTH} deep")
+    if kind is list or kind is tuple:
+        items = value if kind is list else list(value)
+        for i, item in enumerate(items):
+            if type(item) not in _SCALARS:
+                items[i] = _plain(item, depth + 1)
+        return items
+    if kind is not dict and not isinstance(value, Mapping):
+        raise FormatError(f"a value of type {kind.__name__} is not allowed")
+    mapping = value if kind is dict else dict(value)
+    if mapping and not _keys_in_order(list(mapping)):
+        raise FormatError("map keys not in deterministic order")
+    for key, item in mapping.items():
+        if type(item) not in _SCALARS:
+            mapping[key] = _plain(item, depth + 1)
+    return mapping
 
 
 def _key_order(key: Any) -> bytes:
@@ -47,12 +118,11 @@ def _key_order(key: Any) -> bytes:
 
 
 def _canonical(value: Any, depth: int, allow_tag: bool = False) -> Any:
-    """The value with plain containers and map keys in deterministic order; FormatError for a value
-    that has no place in our structures."""
+    """The value with plain containers and map keys in deterministic order (for encoding)."""
     if depth > MAX_DEPTH:
         raise FormatError(f"nested more than {MAX_DEPTH} deep")
     kind = type(value)
-    if kind is int or kind is bytes or kind is str or kind is bool or value is None:
+    if kind in _SCALARS:
         return value
     if isinstance(value, Mapping):
         items = [(_canonical(k, depth + 1), _canonical(v, depth + 1)) for k, v in value.items()]

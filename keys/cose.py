@@ -77,16 +77,52 @@ def decode_sign1(data: bytes, max_size: int = MAX_ENVELOPE) -> Sign1:
         raise FormatError("COSE_Sign1 must be bytes")
     if len(data) > max_size:
         raise FormatError(f"COSE_Sign1 is {len(data)} bytes, more than the {max_size} allowed")
-    obj = cbor.loads(bytes(data), "COSE_Sign1", tag=COSE_SIGN1_TAG)
-    if type(obj) is not list or len(obj) != 4:
-        raise FormatError("COSE_Sign1 must be an array of 4 items")
-    protected_raw, unprotected, payload, signature = obj
-    if not (type(protected_raw) is bytes and type(payload) is bytes and type(signature) is bytes):
-        raise FormatError("COSE_Sign1 protected header, payload and signature must be byte strings")
-    if unprotected != {} or type(unprotected) is not dict:
+    data = bytes(data)
+    parts = _layout(data)
+    if parts is None:  # not the one layout: the generic strict decoder says which rule is broken
+        obj = cbor.loads(data, "COSE_Sign1", tag=COSE_SIGN1_TAG)
+        if type(obj) is not list or len(obj) != 4:
+            raise FormatError("COSE_Sign1 must be an array of 4 items")
+        if not (type(obj[0]) is bytes and type(obj[2]) is bytes and type(obj[3]) is bytes):
+            raise FormatError("COSE_Sign1 protected header, payload and signature must be byte strings")
         raise FormatError("COSE_Sign1 unprotected header must be the empty map")
+    protected_raw, payload, signature = parts
     alg, kid, typ = _protected_header(protected_raw)
     return Sign1(protected_raw, alg, kid, typ, payload, signature)
+
+
+def _bstr(data: bytes, pos: int) -> tuple[bytes, int] | None:
+    """The deterministically encoded byte string at `pos` and the position after it, or None."""
+    if pos >= len(data):
+        return None
+    head = data[pos]
+    if 0x40 <= head <= 0x57:
+        n, pos = head - 0x40, pos + 1
+    elif head == 0x58 and pos + 1 < len(data) and data[pos + 1] >= 24:
+        n, pos = data[pos + 1], pos + 2
+    elif head == 0x59 and pos + 2 < len(data) and data[pos + 1]:
+        n, pos = int.from_bytes(data[pos + 1:pos + 3], "big"), pos + 3
+    elif head == 0x5A and pos + 4 < len(data) and (data[pos + 1] or data[pos + 2]):
+        n, pos = int.from_bytes(data[pos + 1:pos + 5], "big"), pos + 5
+    else:
+        return None
+    end = pos + n
+    return (data[pos:end], end) if end <= len(data) else None
+
+
+def _layout(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """The one deterministic layout of our COSE_Sign1 - D2 84 bstr A0 bstr bstr, nothing after -
+    read directly (the verify hot path); None for anything else."""
+    if data[:2] != b"\xd2\x84":
+        return None
+    protected = _bstr(data, 2)
+    if protected is None or protected[1] >= len(data) or data[protected[1]] != 0xA0:
+        return None
+    payload = _bstr(data, protected[1] + 1)
+    signature = _bstr(data, payload[1]) if payload is not None else None
+    if signature is None or signature[1] != len(data):
+        return None
+    return protected[0], payload[0], signature[0]
 
 
 _HEADER_CACHE: dict[bytes, tuple[int, bytes, str | None]] = {}

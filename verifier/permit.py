@@ -27,9 +27,10 @@ CLAIM_PERMIT = -65537  # private use (< -65536); its value is the permit map bel
 # Keys of the permit map.
 P_NUMBER, P_CARD, P_SURNAME, P_GIVEN, P_CHINESE, P_SEX, P_BIRTH, P_NATIONALITY, P_CATEGORY, P_STATUS = range(1, 11)
 
-_CLAIM_KEYS = {CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_PERMIT}
-_PERMIT_KEYS = set(range(P_NUMBER, P_STATUS + 1))
-_PERMIT_KEYS_REQUIRED = _PERMIT_KEYS - {P_CHINESE}
+# The keys of each map in the one order they may have (RFC 8949 §4.2.1 bytewise order of encodings).
+_CLAIM_ORDER = [CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_PERMIT]
+_PERMIT_ORDER = list(range(P_NUMBER, P_STATUS + 1))
+_PERMIT_ORDER_NO_CHINESE = [k for k in _PERMIT_ORDER if k != P_CHINESE]
 
 SEX_CODES = {1: "M", 2: "F"}  # ISO/IEC 5218
 SEX_IDS = {v: k for k, v in SEX_CODES.items()}
@@ -141,6 +142,12 @@ def _bad(what: str) -> FormatError:
     return FormatError(f"permit claims: {what}")
 
 
+def _key_error(what: str, keys: list, order: list) -> FormatError:
+    if len(set(keys)) == len(keys) and sorted(keys, key=repr) == sorted(order, key=repr):
+        return _bad(f"{what}: map keys not in deterministic order")
+    return _bad(f"{what} must hold exactly the keys {order} (Chinese name optional), not {keys}")
+
+
 def _is_text(value: object) -> bool:
     return type(value) is str and 0 < len(value) <= MAX_NAME and value.isprintable()
 
@@ -153,16 +160,17 @@ def decode_claims(payload: bytes) -> Permit:
     """CWT claims bytes (already signature-checked) -> Permit. Raises FormatError.
 
     Written flat on purpose: this runs on every check, so each rule is one inline test."""
-    claims = cbor.loads(payload, "permit claims")
+    claims = cbor.loads_checked_by_caller(payload, "permit claims")
     if type(claims) is not dict:
         raise _bad("not a map")
-    if claims.keys() != _CLAIM_KEYS:
-        raise _bad(f"the claims must be exactly {sorted(_CLAIM_KEYS)}, not {sorted(claims, key=repr)}")
+    if list(claims) != _CLAIM_ORDER:  # exactly these claims, in deterministic (bytewise) key order
+        raise _key_error("claims", list(claims), _CLAIM_ORDER)
     m = claims[CLAIM_PERMIT]
     if type(m) is not dict:
         raise _bad(f"no permit map (claim {CLAIM_PERMIT})")
-    if not _PERMIT_KEYS_REQUIRED <= m.keys() <= _PERMIT_KEYS:
-        raise _bad(f"the permit map must hold keys {sorted(_PERMIT_KEYS_REQUIRED)} and may hold {P_CHINESE}")
+    keys = list(m)
+    if keys != _PERMIT_ORDER and keys != _PERMIT_ORDER_NO_CHINESE:
+        raise _key_error("permit map", keys, _PERMIT_ORDER)
     authority, iat = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT)
     nbf, exp = claims.get(CLAIM_NBF), claims.get(CLAIM_EXP)
     if not _is_text(authority):
@@ -188,7 +196,7 @@ def decode_claims(payload: bytes) -> Permit:
         raise _bad("nationality must be an ISO 3166-1 alpha-3 code")
     if type(category) is not int or not 1 <= category <= len(CATEGORIES):
         raise _bad("unknown grant category")
-    if type(status) is not list or len(status) != 2 or not (
+    if type(status) not in (list, tuple) or len(status) != 2 or not (
         _is_uint(status[0], 1 << 32) and _is_uint(status[1], 1 << 32)
     ):
         raise _bad("status reference must be [list, index] of non-negative integers")
