@@ -156,18 +156,18 @@ def verify_consistency(old_size: int, new_size: int, proof: Sequence[bytes], old
     equal sizes need an empty proof and equal roots. When the proof is sound for the new root but the old
     root is not inside it, the error is a LogForkError (LOG_INCONSISTENT): two signed views that cannot
     both be true."""
-    _check_hashes(old_root, new_root, *proof)
     bad = Reason.LOG_PROOF_INVALID
     if old_size > new_size:
         raise LogError(f"tree size went backwards: {old_size} -> {new_size}", bad)
-    if old_size == 0:
-        raise LogError("a consistency proof from the empty tree is meaningless", bad)
     if old_size == new_size:
         if proof:
             raise LogError("equal tree sizes need an empty consistency proof", bad)
         if old_root != new_root:
             raise LogForkError(f"two different roots for tree size {old_size}: the log has forked")
         return
+    if old_size == 0:
+        raise LogError("a consistency proof from the empty tree is meaningless", bad)
+    _check_hashes(old_root, new_root, *proof)
     if not proof:
         raise LogError("empty consistency proof between different sizes", bad)
     path = list(proof)
