@@ -225,6 +225,7 @@ def write_published_log(db: object, outdir: Path, signer_key: str | NoteSigner, 
     if signer.name != origin:
         raise LogError(f"the log key is named {signer.name!r}, not the origin {origin!r}", Reason.LOG_MALFORMED)
     logdir = Path(outdir) / "log"
+    superseded: list[Path] = []
     with _snapshot(conn):
         size, root = tree_head(conn)
         old_size = _published_size(logdir, signer, conn, size)
@@ -232,13 +233,15 @@ def write_published_log(db: object, outdir: Path, signer_key: str | NoteSigner, 
             write_atomic(logdir / tile.path, _tile_hashes(conn, tile))
             if tile.level == 0:
                 write_atomic(logdir / tile.entries_path, _bundle(conn, tile))
-            if tile.width == TILE_WIDTH:  # the partial versions of a now-full tile are no longer needed
-                shutil.rmtree(logdir / f"{tile_path(tile.level, tile.index)}.p", ignore_errors=True)
+            if tile.width == TILE_WIDTH:  # the partial versions of a now-full tile
+                superseded.append(logdir / f"{tile_path(tile.level, tile.index)}.p")
                 if tile.level == 0:
-                    shutil.rmtree(logdir / f"{entries_path(tile.index)}.p", ignore_errors=True)
+                    superseded.append(logdir / f"{entries_path(tile.index)}.p")
     checkpoint = Checkpoint(origin, size, root)
     write_atomic(logdir / "key.vkey", (signer.verifier.vkey + "\n").encode())
     write_atomic(logdir / "checkpoint", checkpoint.sign([signer]))
+    for path in superseded:  # only once no checkpoint published here needs them any more
+        shutil.rmtree(path, ignore_errors=True)
     return checkpoint
 
 

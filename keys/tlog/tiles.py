@@ -147,11 +147,27 @@ class TileClient:
         except Exception as exc:  # the fetch function is the caller's I/O: name what failed
             raise LogError(f"cannot read {path} of the log: {exc}", Reason.LOG_MALFORMED) from None
 
+    def _read_tile(self, tile: Tile, entries: bool = False) -> bytes:
+        """A tile (or its entry bundle). A partial one that is gone is read as the prefix of the full one:
+        tlog-tiles lets a log delete partial tiles once the full tile exists."""
+        try:
+            return self._read(tile.entries_path if entries else tile.path)
+        except LogError:
+            if tile.width == TILE_WIDTH:
+                raise
+            full_tile = Tile(tile.level, tile.index, TILE_WIDTH)
+            full = self._read(full_tile.entries_path if entries else full_tile.path)
+        if entries:
+            return encode_bundle(decode_bundle(full, TILE_WIDTH)[: tile.width])
+        if len(full) != TILE_WIDTH * merkle.HASH_SIZE:
+            raise LogError(f"{full_tile.path} is not a full tile", Reason.LOG_MALFORMED)
+        return full[: tile.width * merkle.HASH_SIZE]
+
     def tile_hashes(self, level: int, index: int) -> list[bytes]:
         key = (level, index)
         if key not in self._tiles:
             tile = tile_for(self.size, level, index)
-            data = self._read(tile.path)
+            data = self._read_tile(tile)
             if len(data) != tile.width * merkle.HASH_SIZE:
                 raise LogError(f"{tile.path} has {len(data)} bytes, expected {tile.width * 32}",
                                Reason.LOG_MALFORMED)
@@ -184,7 +200,7 @@ class TileClient:
     def bundle(self, index: int) -> list[bytes]:
         """The entries of bundle `index`, each checked against its level-0 tile hash."""
         tile = tile_for(self.size, 0, index)
-        entries = decode_bundle(self._read(tile.entries_path), tile.width)
+        entries = decode_bundle(self._read_tile(tile, entries=True), tile.width)
         for offset, (entry, h) in enumerate(zip(entries, self.tile_hashes(0, index), strict=True)):
             if merkle.leaf_hash(entry) != h:
                 position = index * TILE_WIDTH + offset
