@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from pathlib import Path
 
 import cbor2
 import pytest
@@ -12,9 +14,11 @@ from hypothesis import strategies as st
 from keys.errors import LogError, Reason
 from keys.tlog import dcbor
 from keys.tlog.leaves import (
+    _FIELDS,
     ApprovalLeaf,
     CardLeaf,
     KeyLeaf,
+    Kind,
     Leaf,
     OperatorLeaf,
     OrganisationLeaf,
@@ -138,3 +142,13 @@ def test_random_transitions_round_trip_exactly(time: int, index: int, ground: st
     data = encode_leaf(leaf)
     assert decode_leaf(data) == leaf
     assert cbor2.dumps(cbor2.loads(data), canonical=True) == data
+
+
+def test_documented_leaf_keys_are_the_keys_the_code_writes() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "transparency-log.md").read_text()
+    for kind, fields_of_kind in _FIELDS.items():
+        row = re.search(rf"^\| {int(kind)} {kind.name.lower()}[^|]* \| (.*) \|$", doc, re.MULTILINE)
+        assert row, f"{kind.name} has no row in docs/transparency-log.md"
+        documented = {int(k) for k in re.findall(r"(\d+): ", row.group(1))}
+        assert documented == {key for key, _k, _r in fields_of_kind.values()}
+    assert len(Kind) == len(_FIELDS)
