@@ -14,29 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from keys.errors import LogError, LogForkError, Reason
-from keys.tlog import merkle
+from keys.tlog import merkle, tiles
 from keys.tlog.checkpoint import Checkpoint, open_checkpoint
 from keys.tlog.note import NoteSigner, NoteVerifier
-from keys.tlog.tiles import (
-    TILE_HEIGHT,
-    TILE_WIDTH,
-    Fetch,
-    Tile,
-    TileClient,
-    encode_bundle,
-    entries_path,
-    new_tiles,
-    tile_path,
-)
+from keys.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, Fetch, Tile, TileClient
 
 _LEVEL_SHIFT = 48
 SCHEMA = [
@@ -156,34 +144,13 @@ def _tile_hashes(conn: sqlite3.Connection, tile: Tile) -> bytes:
     return b"".join(bytes(r[0]) for r in rows)
 
 
-def _bundle(conn: sqlite3.Connection, tile: Tile) -> bytes:
+def _bundle(conn: sqlite3.Connection, tile: Tile) -> list[bytes]:
     first = tile.index * TILE_WIDTH
     rows = conn.execute("SELECT data FROM tlog_leaves WHERE idx BETWEEN ? AND ? ORDER BY idx",
                         (first, first + tile.width - 1)).fetchall()
     if len(rows) != tile.width:
         raise LogError(f"the register's log lacks entries of {tile.entries_path}", Reason.LOG_PROOF_INVALID)
-    return encode_bundle([bytes(r[0]) for r in rows])
-
-
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write `data` to `path` through a temporary file and a rename; False (nothing written) if the file
-    already holds exactly these bytes."""
-    with contextlib.suppress(OSError):
-        if path.read_bytes() == data:
-            return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return True
+    return [bytes(r[0]) for r in rows]
 
 
 @contextlib.contextmanager
@@ -225,21 +192,14 @@ def write_published_log(db: object, outdir: Path, signer_key: str | NoteSigner, 
     if signer.name != origin:
         raise LogError(f"the log key is named {signer.name!r}, not the origin {origin!r}", Reason.LOG_MALFORMED)
     logdir = Path(outdir) / "log"
-    superseded: list[Path] = []
     with _snapshot(conn):
         size, root = tree_head(conn)
         old_size = _published_size(logdir, signer, conn, size)
-        for tile in new_tiles(old_size, size):
-            write_atomic(logdir / tile.path, _tile_hashes(conn, tile))
-            if tile.level == 0:
-                write_atomic(logdir / tile.entries_path, _bundle(conn, tile))
-            if tile.width == TILE_WIDTH:  # the partial versions of a now-full tile
-                superseded.append(logdir / f"{tile_path(tile.level, tile.index)}.p")
-                if tile.level == 0:
-                    superseded.append(logdir / f"{entries_path(tile.index)}.p")
+        superseded = tiles.write_tiles(logdir, old_size, size, lambda tile: _tile_hashes(conn, tile),
+                                       lambda tile: _bundle(conn, tile))
     checkpoint = Checkpoint(origin, size, root)
-    write_atomic(logdir / "key.vkey", (signer.verifier.vkey + "\n").encode())
-    write_atomic(logdir / "checkpoint", checkpoint.sign([signer]))
+    tiles.write_atomic(logdir / "key.vkey", (signer.verifier.vkey + "\n").encode())
+    tiles.write_atomic(logdir / "checkpoint", checkpoint.sign([signer]))
     for path in superseded:  # only once no checkpoint published here needs them any more
         shutil.rmtree(path, ignore_errors=True)
     return checkpoint

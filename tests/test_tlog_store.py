@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from keys.errors import LogError, LogForkError, Reason
-from keys.tlog import merkle
+from keys.tlog import merkle, tiles
 from keys.tlog.checkpoint import open_checkpoint
 from keys.tlog.note import NoteSigner
 from keys.tlog.tiles import TileClient, decode_bundle
@@ -119,6 +119,16 @@ def test_republishing_rewrites_only_the_tiles_that_changed(tmp_path: Path, signe
     assert tlog_store.verify_against(db, _fetch(out), signer.verifier).ok
 
 
+def test_tile_deleted_from_the_published_copy_is_written_again(tmp_path: Path, signer: NoteSigner) -> None:
+    db = _db(tmp_path, 600)
+    out = tmp_path / "out"
+    tlog_store.write_published_log(db, out, signer, ORIGIN)
+    (out / "log/tile/0/001").unlink()
+    (out / "log/tile/entries/000").unlink()
+    tlog_store.write_published_log(db, out, signer, ORIGIN)
+    assert tlog_store.verify_against(db, _fetch(out), signer.verifier).ok
+
+
 def test_publishing_a_register_that_does_not_extend_the_published_log_is_refused(
         tmp_path: Path, signer: NoteSigner) -> None:
     db = _db(tmp_path, 40)
@@ -145,7 +155,7 @@ def test_publish_interrupted_midway_keeps_the_old_checkpoint_valid(
     tlog_store.write_published_log(db, out, signer, ORIGIN)
     old = (out / "log/checkpoint").read_bytes()
     _append(db, range(100, 700))
-    real = tlog_store.write_atomic
+    real = tiles.write_atomic
     calls = []
 
     def failing(path: Path, data: bytes) -> bool:
@@ -154,7 +164,7 @@ def test_publish_interrupted_midway_keeps_the_old_checkpoint_valid(
             raise OSError("disk full")
         return real(path, data)
 
-    monkeypatch.setattr(tlog_store, "write_atomic", failing)
+    monkeypatch.setattr(tiles, "write_atomic", failing)
     with pytest.raises(OSError):
         tlog_store.write_published_log(db, out, signer, ORIGIN)
     monkeypatch.undo()

@@ -8,9 +8,13 @@ leaves of one level-0 tile, each prefixed by its length as a big-endian uint16.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from keys.errors import LogError, Reason
 from keys.tlog import merkle
@@ -127,6 +131,53 @@ def decode_bundle(data: bytes, count: int) -> list[bytes]:
     if len(entries) != count:
         raise LogError(f"an entry bundle holds {len(entries)} entries, expected {count}", Reason.LOG_MALFORMED)
     return entries
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` through a temporary file in the same directory and a rename (readers see the
+    old file or the new one, never a part); False, and nothing written, if the file already holds `data`."""
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == data:
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def write_tiles(logdir: Path, old_size: int, size: int, hashes: Callable[[Tile], bytes],
+                entries: Callable[[Tile], list[bytes]]) -> list[Path]:
+    """Write under `logdir` the tiles and entry bundles of a tree of `size` leaves: those that differ from
+    the tree of `old_size` already published there, and any other whose file is missing. Only full tiles
+    and the partial right edge are written. Returns the partial-tile directories that full tiles now
+    supersede: remove them once a checkpoint of `size` is in place (older checkpoints still need them)."""
+    changed = set(new_tiles(old_size, size))
+    superseded: list[Path] = []
+    for tile in tiles_for_size(size):
+        bundle = tile.level == 0
+        if tile in changed or not (logdir / tile.path).is_file() or (bundle and not
+                                                                      (logdir / tile.entries_path).is_file()):
+            data = hashes(tile)
+            if len(data) != tile.width * merkle.HASH_SIZE:
+                raise LogError(f"{tile.path} would hold {len(data)} bytes, not {tile.width * 32}",
+                               Reason.LOG_PROOF_INVALID)
+            write_atomic(logdir / tile.path, data)
+            if bundle:
+                write_atomic(logdir / tile.entries_path, encode_bundle(entries(tile)))
+        if tile in changed and tile.width == TILE_WIDTH:
+            superseded.append(logdir / f"{tile.path}.p")
+            if bundle:
+                superseded.append(logdir / f"{tile.entries_path}.p")
+    return superseded
 
 
 class TileClient:
