@@ -16,7 +16,7 @@ import contextlib
 import itertools
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,11 +263,11 @@ def compare_leaves(published: list[bytes], register: dict[int, bytes]) -> LogCom
 
 
 def verify_against(db: object, fetch: Fetch, verifier: NoteVerifier | str,
-                   leaves: dict[int, bytes] | None = None) -> LogComparison:
+                   leaves: Mapping[int, bytes] | Sequence[bytes] | None = None) -> LogComparison:
     """Compare the register with a published log read through `fetch(path)` (paths relative to the log
     directory: `checkpoint`, `tile/...`). The checkpoint must be signed by the log key `verifier` and its
     entries must hash to its root before anything is compared. `leaves` replaces the register's leaf
-    table, e.g. leaves re-encoded from the register's event rows."""
+    table, e.g. leaves re-encoded from the register's event rows (a list, or a mapping by log index)."""
     key = verifier if isinstance(verifier, NoteVerifier) else NoteVerifier.from_vkey(verifier)
     try:
         raw = fetch("checkpoint")
@@ -275,4 +275,10 @@ def verify_against(db: object, fetch: Fetch, verifier: NoteVerifier | str,
         raise LogError(f"cannot read the published checkpoint: {exc}", Reason.LOG_MALFORMED) from None
     checkpoint = open_checkpoint(raw, key)
     published = TileClient(fetch, checkpoint).all_entries()
-    return compare_leaves(published, register_leaves(db) if leaves is None else leaves)
+    if leaves is None:
+        register = register_leaves(db)
+    elif isinstance(leaves, Mapping):
+        register = {int(i): bytes(data) for i, data in leaves.items()}
+    else:
+        register = {i: bytes(data) for i, data in enumerate(leaves)}
+    return compare_leaves(published, register)

@@ -11,9 +11,10 @@ from keys.errors import LogError, LogForkError, Reason
 from keys.tlog import merkle
 from keys.tlog.checkpoint import Checkpoint
 from keys.tlog.note import NoteSigner
+from keys.tlog.tiles import encode_bundle
 from registry import tlog_store
 from registry.store import open_store, write_transaction
-from verifier.logclient import open_log_checkpoint, prove_inclusion, update_checkpoint
+from verifier.logclient import open_log_checkpoint, prove_inclusion, read_entries, update_checkpoint
 
 ORIGIN = "log.permits.example/office-1"
 
@@ -155,3 +156,33 @@ def test_client_with_an_old_checkpoint_reads_full_tiles_once_partials_are_gone(t
     shutil.rmtree(log.dir / "log/tile/0")
     with pytest.raises(LogError, match="cannot read"):
         prove_inclusion(merkle.leaf_hash(b"act 42"), 42, old, log.fetch)
+
+
+def test_monitor_reads_only_the_new_entries_each_proven(tmp_path: Path, signer: NoteSigner) -> None:
+    log = Log(tmp_path, signer, _acts(0, 300))
+    held = open_log_checkpoint(log.checkpoint, signer.verifier)
+    log.add(_acts(300, 1100))
+    new = open_log_checkpoint(log.checkpoint, signer.verifier)
+    assert read_entries(new, log.fetch, held.size) == _acts(300, 1100)
+    assert read_entries(new, log.fetch, 255, 257) == _acts(255, 257)
+    with pytest.raises(LogError):
+        read_entries(new, log.fetch, 1000, 1200)
+
+
+def test_rewritten_bundle_with_a_matching_leaf_tile_is_still_refused(tmp_path: Path, signer: NoteSigner) -> None:
+    log = Log(tmp_path, signer, _acts(0, 1100))
+    checkpoint = open_log_checkpoint(log.checkpoint, signer.verifier)
+    entries = _acts(0, 256)
+    entries[9] = b"act rewritten"
+    (log.dir / "log/tile/entries/000").write_bytes(encode_bundle(entries))
+    (log.dir / "log/tile/0/000").write_bytes(b"".join(merkle.leaf_hash(e) for e in entries))
+    with pytest.raises(LogError) as caught:
+        read_entries(checkpoint, log.fetch, 0, 10)
+    assert caught.value.reason == Reason.LOG_PROOF_INVALID
+    partial = log.dir / "log/tile/entries/004.p/76"
+    tail = _acts(1024, 1100)
+    tail[0] = b"a late act rewritten"
+    partial.write_bytes(encode_bundle(tail))
+    (log.dir / "log/tile/0/004.p/76").write_bytes(b"".join(merkle.leaf_hash(e) for e in tail))
+    with pytest.raises(LogError, match="root"):
+        read_entries(checkpoint, log.fetch, 1050)

@@ -234,6 +234,9 @@ def test_event_rows_re_encoded_by_the_caller_are_compared_too(published, signer:
     from_events = {i: _entry(i) for i in range(20)}
     from_events[3] = b"an event row rewritten behind the log's back"
     assert tlog_store.verify_against(db, fetch, signer.verifier, leaves=from_events).altered == (3,)
+    as_list = [_entry(i) for i in range(20) if i != 6]  # an event row deleted: the rest shift up
+    result = tlog_store.verify_against(db, fetch, signer.verifier, leaves=as_list)
+    assert (result.missing, result.altered, result.out_of_order) == ((6,), (), ())
 
 
 def test_tampered_published_copy_is_refused_not_trusted(tmp_path: Path, published, signer: NoteSigner) -> None:

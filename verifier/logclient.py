@@ -72,3 +72,9 @@ def prove_inclusion(leaf_hash: bytes, index: int, checkpoint: Checkpoint, fetch:
     proof = TileClient(fetch, checkpoint).inclusion_proof(index)
     merkle.verify_inclusion(index, checkpoint.size, leaf_hash, proof, checkpoint.root)
     return proof
+
+
+def read_entries(checkpoint: Checkpoint, fetch: Fetch, start: int = 0, end: int | None = None) -> list[bytes]:
+    """The log's entries [start, end) under a checkpoint already accepted, each proven part of its tree
+    (LogError LOG_PROOF_INVALID otherwise): a monitor or an index of logged cards reads only what is new."""
+    return TileClient(fetch, checkpoint).entries(start, end)

@@ -189,6 +189,8 @@ class TileClient:
         self.checkpoint = checkpoint
         self.size = checkpoint.size
         self._tiles: dict[tuple[int, int], list[bytes]] = {}
+        self._trusted: set[tuple[int, int]] = set()
+        self._root_checked = False
 
     def _read(self, path: str) -> bytes:
         try:
@@ -238,9 +240,27 @@ class TileClient:
         return merkle.root_of(hashes)
 
     def verify_root(self) -> None:
-        """The tiles of the right edge hash to the checkpoint's root."""
-        if merkle.tree_hash(self.size, self.node) != self.checkpoint.root:
-            raise LogError("the log's tiles do not hash to its checkpoint's root", Reason.LOG_PROOF_INVALID)
+        """The tiles of the right edge hash to the checkpoint's root (every partial tile is used whole)."""
+        if not self._root_checked:
+            if merkle.tree_hash(self.size, self.node) != self.checkpoint.root:
+                raise LogError("the log's tiles do not hash to its checkpoint's root", Reason.LOG_PROOF_INVALID)
+            self._root_checked = True
+
+    def authenticate_tile(self, level: int, index: int) -> None:
+        """Prove a tile part of the checkpoint's tree: a full tile hashes to its entry in the tile above, up
+        to a partial tile of the right edge, which the root covers."""
+        chain: list[tuple[int, int]] = []
+        while (level, index) not in self._trusted:
+            chain.append((level, index))
+            if tile_for(self.size, level, index).width < TILE_WIDTH:
+                self.verify_root()
+                break
+            parent = self.tile_hashes(level + 1, index // TILE_WIDTH)[index % TILE_WIDTH]
+            if merkle.root_of(self.tile_hashes(level, index)) != parent:
+                raise LogError(f"{tile_path(level, index)} does not hash to its entry in the tile above",
+                               Reason.LOG_PROOF_INVALID)
+            level, index = level + 1, index // TILE_WIDTH
+        self._trusted.update(chain)
 
     def inclusion_proof(self, index: int) -> list[bytes]:
         return merkle.inclusion_proof(index, self.size, self.node)
@@ -265,11 +285,19 @@ class TileClient:
                                 self.checkpoint.root)
         return data
 
+    def entries(self, start: int = 0, end: int | None = None) -> list[bytes]:
+        """The entries [start, end) of the tree (all by default), each bundle checked against its level-0
+        tile and each tile proven part of the checkpoint's tree: what a monitor reads after each sync."""
+        end = self.size if end is None else end
+        if not 0 <= start <= end <= self.size:
+            raise LogError(f"entries [{start}, {end}) are not in a tree of size {self.size}", Reason.LOG_PROOF_INVALID)
+        out: list[bytes] = []
+        for index in range(start // TILE_WIDTH, (end + TILE_WIDTH - 1) // TILE_WIDTH):
+            bundle = self.bundle(index)
+            self.authenticate_tile(0, index)
+            first = index * TILE_WIDTH
+            out.extend(bundle[max(start - first, 0):end - first])
+        return out
+
     def all_entries(self) -> list[bytes]:
-        """Every entry of the tree, the whole list checked against the checkpoint's root."""
-        entries: list[bytes] = []
-        for index in range((self.size + TILE_WIDTH - 1) // TILE_WIDTH):
-            entries.extend(self.bundle(index))
-        if merkle.root_of([merkle.leaf_hash(e) for e in entries]) != self.checkpoint.root:
-            raise LogError("the log's entries do not hash to its checkpoint's root", Reason.LOG_PROOF_INVALID)
-        return entries
+        return self.entries()
