@@ -100,6 +100,8 @@ class Leaf:
     subject: bytes | None = None
 
     def __post_init__(self) -> None:
+        if type(self) is Leaf:
+            raise TypeError("Leaf holds the common fields; build one of its kinds (CardLeaf, TransitionLeaf ...)")
         _check("uint", self.time, "time")
         _check("operator", self.operator, "operator")
         if self.approver is not None:
