@@ -41,6 +41,11 @@ class Reason(StrEnum):
     STATUS_INDEX_INVALID = "STATUS_INDEX_INVALID"
     STATUS_LIST_ROLLBACK = "STATUS_LIST_ROLLBACK"
     STATUS_LIST_EXPIRED = "STATUS_LIST_EXPIRED"
+    # The transparency log: its signed notes, checkpoints, tiles, leaves and proofs.
+    LOG_MALFORMED = "LOG_MALFORMED"
+    LOG_BAD_SIGNATURE = "LOG_BAD_SIGNATURE"
+    LOG_PROOF_INVALID = "LOG_PROOF_INVALID"
+    LOG_INCONSISTENT = "LOG_INCONSISTENT"
     # Local key store, permit store and usage.
     BAD_PASSPHRASE = "BAD_PASSPHRASE"
     KEY_STORE = "KEY_STORE"
@@ -91,3 +96,17 @@ class KeyStoreError(PermitError):
     """The issuer's key store cannot be read or written (wrong passphrase, missing key, bad state)."""
 
     reason = Reason.KEY_STORE
+
+
+class LogError(PermitError):
+    """The transparency log: a note, checkpoint, tile or leaf is malformed (LOG_MALFORMED), a checkpoint is not
+    signed by the pinned log key (LOG_BAD_SIGNATURE), or a proof does not verify (LOG_PROOF_INVALID)."""
+
+    reason = Reason.LOG_MALFORMED
+
+
+class LogForkError(LogError):
+    """Two checkpoints of the log cannot both be true: the newer is not an append-only extension of the older
+    (a split view or rewritten history was shown to this client)."""
+
+    reason = Reason.LOG_INCONSISTENT
