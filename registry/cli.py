@@ -144,9 +144,10 @@ def _register_office_commands() -> None:
     """The office's commands live in registry/office_cli.py, the admin API's in registry/api_cli.py
     (neither imports this module)."""
     from registry.api_cli import COMMANDS as API_COMMANDS
+    from registry.identity_cli import COMMANDS as IDENTITY_COMMANDS
     from registry.office_cli import COMMANDS
 
-    for command in [*COMMANDS, *API_COMMANDS]:
+    for command in [*COMMANDS, *API_COMMANDS, *IDENTITY_COMMANDS]:
         cli.add_command(command)
 
 
