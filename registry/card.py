@@ -14,18 +14,20 @@ a RenderError, as is any failure inside Pillow.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import logging
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from registry import card_text
 from registry.qr import QUIET_ZONE, RenderError, make_qr
 from verifier.permit import Permit
 
@@ -56,8 +58,7 @@ MIN_MODULE_MM = 0.25  # smallest QR module printed
 MIN_MODULE_PX = math.ceil(MIN_MODULE_MM * PX_PER_MM)  # 6 px = 0.254 mm
 MAX_MODULE_PX = 8  # 0.34 mm
 
-TITLE_ZH = "中华人民共和国外国人永久居留身份证"
-TITLE_EN = "FOREIGN PERMANENT RESIDENT ID CARD OF THE PEOPLE'S REPUBLIC OF CHINA"
+TITLE_ZH, TITLE_EN = card_text.title()
 
 # Layout, in millimetres from the card's top-left corner.
 MARGIN = 3.6
@@ -81,16 +82,9 @@ INK = (22, 22, 26)
 LABEL_INK = (112, 72, 52)
 HEADER_TOP, HEADER_BOTTOM = (122, 17, 24), (176, 30, 38)
 GOLD = (222, 186, 98)
+VOID_INK = (200, 16, 24, 200)
 PAPER_LEFT, PAPER_RIGHT = (247, 243, 231), (231, 240, 241)
 
-CATEGORY_NAMES = {
-    "talent": ("人才", "TALENT"),
-    "investment": ("投资", "INVESTMENT"),
-    "employment": ("任职", "EMPLOYMENT"),
-    "family": ("家庭团聚", "FAMILY"),
-    "contribution": ("特殊贡献", "CONTRIBUTION"),
-    "other": ("其他", "OTHER"),
-}
 
 
 def _px(mm: float) -> int:
@@ -332,6 +326,20 @@ def _fit(text: str, chain: Sequence[_Face], cap_mm: float, max_width_px: float |
     return _Text(runs, cap)
 
 
+@dataclass
+class VectorParts:
+    """While a card is drawn for a vector PDF, its text and QR code are recorded here instead of being drawn
+    into the raster (which keeps only the background, photo and ornaments): positions in device pixels."""
+
+    draw: ImageDraw.ImageDraw | None = None
+    texts: list[tuple[float, float, list[_Run], tuple[int, ...]]] = field(default_factory=list)
+    qr: tuple[int, int, int, list[list[bool]]] | None = None  # left, top, module size, dark modules
+    void: list[_Run] | None = None  # the VOID mark, drawn corner to corner
+
+
+_VECTOR: contextvars.ContextVar[VectorParts | None] = contextvars.ContextVar("card_vector_parts", default=None)
+
+
 def _draw_text(draw: ImageDraw.ImageDraw, x: float, baseline: float, laid: _Text, fill: tuple[int, ...],
                align: str = "left") -> float:
     """Draw at a baseline (pixels); returns the right edge."""
@@ -339,6 +347,10 @@ def _draw_text(draw: ImageDraw.ImageDraw, x: float, baseline: float, laid: _Text
         x -= laid.width
     elif align == "center":
         x -= laid.width / 2
+    parts = _VECTOR.get()
+    if parts is not None and parts.draw is draw:
+        parts.texts.append((x, baseline, laid.runs, fill))
+        return x + laid.width
     for run in laid.runs:
         stroke = max(1, round(run.font.size / 40)) if run.face.fake_bold and hasattr(run.font, "size") else 0
         draw.text((x, baseline), run.text, font=run.font, fill=fill, anchor="ls", stroke_width=stroke,
@@ -514,17 +526,6 @@ def _ymd(d: date) -> str:
     return f"{d.year:04d}.{d.month:02d}.{d.day:02d}"
 
 
-def _country_name(code: str) -> str | None:
-    """The English short name of an alpha-3 code, or None (unknown code, or no country table)."""
-    try:
-        from verifier.countries import country_name  # optional: the card prints the code alone without it
-
-        name = country_name(code)
-    except Exception:
-        return None
-    return name if isinstance(name, str) and name.strip() else None
-
-
 # ---------------------------------------------------------------- the card
 
 
@@ -536,14 +537,34 @@ class _Row:
     lines: int = 1
 
 
+def _void(card: Image.Image, draw: ImageDraw.ImageDraw) -> None:
+    """VOID across the face, corner to corner, in red over everything: a void card cannot pass for a real one."""
+    w, h = card.size
+    diagonal = math.hypot(w, h)
+    layer = Image.new("RGBA", (round(diagonal), h), (0, 0, 0, 0))
+    layer_draw = ImageDraw.Draw(layer)
+    laid = _fit(card_text.void_mark(), _fonts().chain("cjk_bold" if has_cjk_font() else "sans_bold"), 11.0,
+                diagonal * 0.8)
+    parts = _VECTOR.get()
+    if parts is not None:
+        parts.void = laid.runs  # drawn as vectors, rotated, by the PDF
+        return
+    _draw_text(layer_draw, diagonal / 2, h / 2 + laid.cap_mm * PX_PER_MM / 2, laid, VOID_INK, "center")
+    rotated = layer.rotate(math.degrees(math.atan2(h, w)), resample=Image.Resampling.BICUBIC, expand=True)
+    card.alpha_composite(rotated, ((w - rotated.width) // 2, (h - rotated.height) // 2))
+    draw.rectangle((_px(1.2), _px(1.2), w - _px(1.2), h - _px(1.2)), outline=VOID_INK, width=_px(0.8))
+
+
 def _card(permit: Permit, qr_text: str, photo: bytes | None,
-          areas: dict[str, tuple[float, float, float, float]] | None = None) -> Image.Image:
+          areas: dict[str, tuple[float, float, float, float]] | None = None, void: bool = False) -> Image.Image:
     """Draw the card. `areas`, when given, receives each data field's allotted box (mm: left, top, right,
     bottom), which its text never leaves."""
     w, h = CARD_PX
     card = _gradient((w, h), PAPER_LEFT, PAPER_RIGHT).convert("RGBA")
     card.alpha_composite(_guilloche((w, h)))
     draw = ImageDraw.Draw(card)
+    if _VECTOR.get() is not None:
+        _VECTOR.get().draw = draw  # type: ignore[union-attr]
 
     # header band
     header = _gradient((w, _px(HEADER_H)), HEADER_TOP, HEADER_BOTTOM)
@@ -576,7 +597,12 @@ def _card(permit: Permit, qr_text: str, photo: bytes | None,
     qr = _qr_image(qr_text)
     qr_right, qr_bottom = w - _px(MARGIN), _px(FIELDS_BOTTOM + 0.15)
     qr_left, qr_top = qr_right - qr.width, qr_bottom - qr.height
-    card.paste(qr.convert("RGBA"), (qr_left, qr_top))
+    parts = _VECTOR.get()
+    if parts is None:
+        card.paste(qr.convert("RGBA"), (qr_left, qr_top))
+    else:  # the PDF draws the modules as vectors on a white quiet zone
+        matrix = make_qr(qr_text).get_matrix()
+        parts.qr = (qr_left, qr_top, qr.width // len(matrix), matrix)
     qr_left_mm, qr_top_mm = qr_left / PX_PER_MM, qr_top / PX_PER_MM
 
     # the data column
@@ -616,7 +642,7 @@ def _card(permit: Permit, qr_text: str, photo: bytes | None,
             _label(draw, x, label_bl, "中文姓名", "Chinese name", width)
             _text(draw, x, value_top + VALUE_CAP * 1.2, chinese, "cjk_bold", VALUE_CAP * 1.2, INK, width)
         elif kind == "sex":
-            sex = {"M": ("男", "M"), "F": ("女", "F")}.get(permit.sex, ("", permit.sex))
+            sex = card_text.sex(permit.sex)
             sex_text = f"{sex[0]}/{sex[1]}" if has_cjk_font() and sex[0] else sex[1]
             dob_x = x + 12.0 * min(1.0, width / 34.0)  # closer when a big QR code sits beside this row
             _label(draw, x, label_bl, "性别", "Sex", dob_x - x - 1)
@@ -628,7 +654,8 @@ def _card(permit: Permit, qr_text: str, photo: bytes | None,
             _label(draw, x, label_bl, "国籍", "Nationality", width)
             # the code at full size; the country name, when known, shrinks or is cut short to fit
             code = _text(draw, x, value_top + VALUE_CAP, permit.nationality, "cond_bold", VALUE_CAP, INK, width)
-            name = _country_name(permit.nationality)
+            zh_name, en_name = card_text.nationality(permit.nationality)
+            name = " ".join(n for n in (zh_name if has_cjk_font() else None, en_name) if n)
             name_x = x + code.width / PX_PER_MM + 1.8
             if name and x + width - name_x > 5:
                 _text(draw, name_x, value_top + VALUE_CAP, name, "cond", VALUE_CAP, INK, x + width - name_x,
@@ -648,8 +675,9 @@ def _card(permit: Permit, qr_text: str, photo: bytes | None,
     # category, under the photo, level with the permit number
     below_w = PHOTO_BOX[2] - PHOTO_BOX[0]
     _label(draw, MARGIN, last_label_bl, "类别", "Category", below_w)
-    _text(draw, MARGIN, last_value_bl, CATEGORY_NAMES.get(permit.category, ("", permit.category.upper()))[1],
-          "cond_bold", VALUE_CAP, INK, below_w)
+    zh_category, en_category = card_text.category(permit.category)
+    category = f"{zh_category} {en_category}" if zh_category and has_cjk_font() else en_category
+    _text(draw, MARGIN, last_value_bl, category, "cond_bold", VALUE_CAP, INK, below_w)
 
     # bottom line: the issuing authority, and the card serial at the right
     draw.rectangle((_px(MARGIN), _px(FOOTER_RULE_Y), w - _px(MARGIN), _px(FOOTER_RULE_Y) + 2), fill=(170, 140, 80))
@@ -662,7 +690,12 @@ def _card(permit: Permit, qr_text: str, photo: bytes | None,
     label = "签发机关 Issuing authority" if has_cjk_font() else "Issuing authority"
     laid = _text(draw, MARGIN, FOOTER_BASELINE, label, "sans", footer_label, LABEL_INK, 30)
     start = MARGIN + laid.width / PX_PER_MM + 1.2
-    _text(draw, start, FOOTER_BASELINE, permit.authority, "cond_bold", 2.0, INK, serial_x - start, min_cap_mm=1.2)
+    zh_authority, en_authority = card_text.authority(permit.authority)
+    authority = f"{zh_authority if has_cjk_font() else en_authority} {permit.authority}" if zh_authority else \
+        permit.authority
+    _text(draw, start, FOOTER_BASELINE, authority, "cond_bold", 2.0, INK, serial_x - start, min_cap_mm=1.2)
+    if void:
+        _void(card, draw)
 
     # rounded corners, with a fine edge line for cutting
     radius = _px(CORNER_MM)
@@ -674,39 +707,58 @@ def _card(permit: Permit, qr_text: str, photo: bytes | None,
     return card
 
 
-def card_image(permit: Permit, qr_text: str, photo: bytes | None = None) -> Image.Image:
+def card_image(permit: Permit, qr_text: str, photo: bytes | None = None, void: bool = False) -> Image.Image:
     """The card as an RGBA image (transparent outside the rounded corners), 600 dpi. Raises RenderError."""
     try:
-        return _card(permit, qr_text, photo)
+        return _card(permit, qr_text, photo, void=void)
     except RenderError:
         raise
     except Exception as exc:  # anything inside Pillow
         raise RenderError(f"cannot render the card: {type(exc).__name__}: {exc}") from None
 
 
-def render_card(permit: Permit, qr_text: str, photo: bytes | None, fmt: str) -> bytes:
-    """The card as PNG (600 dpi, 2022 x 1275 px) or as a one-page PDF of the card's physical size."""
+def card_layers(permit: Permit, qr_text: str, photo: bytes | None = None, void: bool = False
+                ) -> tuple[Image.Image, VectorParts]:
+    """For the vector PDF: the card's background (ornaments, photo; no text, no QR code) and its text runs
+    and QR modules, laid out exactly as on the PNG."""
+    parts = VectorParts()
+    token = _VECTOR.set(parts)
+    try:
+        return card_image(permit, qr_text, photo, void), parts
+    finally:
+        _VECTOR.reset(token)
+
+
+def ensure_printable(number: str, state: str, current: bool, void: bool) -> None:
+    """No card is printed for a permit that is not active, or for a card that is not the current one, unless
+    it is marked VOID across the face. Raises RenderError saying why."""
+    if void or (state == "active" and current):
+        return
+    what = f"permit {number} is {state}" if state != "active" else f"this card of permit {number} is superseded"
+    raise RenderError(f"{what}: no card is printed for it; use --void to print it marked VOID")
+
+
+def render_card(permit: Permit, qr_text: str, photo: bytes | None, fmt: str, void: bool = False) -> bytes:
+    """The card as PNG (600 dpi, 2022 x 1275 px) or as a one-page vector PDF of the card's physical size."""
     fmt = fmt.lower() if isinstance(fmt, str) else fmt
     if fmt not in ("png", "pdf"):
         raise RenderError(f"unsupported card format {fmt!r}: use 'png' or 'pdf'")
-    img = card_image(permit, qr_text, photo)
+    if fmt == "pdf":
+        from registry.card_pdf import render_pdf
+
+        return render_pdf(permit, qr_text, photo, void)
+    img = card_image(permit, qr_text, photo, void)
     buf = io.BytesIO()
     try:
-        if fmt == "png":
-            img.save(buf, format="PNG", dpi=(DPI, DPI), optimize=False, compress_level=6)
-        else:
-            page = Image.new("RGB", img.size, (255, 255, 255))
-            page.paste(img, mask=img.getchannel("A"))
-            page.save(buf, format="PDF", resolution=DPI, quality=95, subsampling=0,
-                      title="Foreign Permanent Resident ID Card", producer="permit-registry")
+        img.save(buf, format="PNG", dpi=(DPI, DPI), optimize=False, compress_level=6)
     except Exception as exc:
-        raise RenderError(f"cannot encode the card as {fmt.upper()}: {exc}") from None
+        raise RenderError(f"cannot encode the card as PNG: {exc}") from None
     return buf.getvalue()
 
 
-def render_card_file(permit: Permit, qr_text: str, photo: bytes | None, path: Path) -> bytes:
+def render_card_file(permit: Permit, qr_text: str, photo: bytes | None, path: Path, void: bool = False) -> bytes:
     """Render to bytes for `path` (not written), choosing PNG or PDF from its suffix."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".pdf"):
         raise RenderError(f"unsupported card file type {suffix or '(none)'}: use .png or .pdf")
-    return render_card(permit, qr_text, photo, suffix[1:])
+    return render_card(permit, qr_text, photo, suffix[1:], void)

@@ -144,9 +144,12 @@ def _register_office_commands() -> None:
     """The office's commands live in registry/office_cli.py, the admin API's in registry/api_cli.py
     (neither imports this module)."""
     from registry.api_cli import COMMANDS as API_COMMANDS
+    from registry.card_cli import COMMANDS as CARD_COMMANDS
+    from registry.identity_cli import COMMANDS as IDENTITY_COMMANDS
     from registry.office_cli import COMMANDS
 
-    for command in [*COMMANDS, *API_COMMANDS]:
+    # card_cli's `card` (refuses a card of a permit that is not active, unless --void) replaces office_cli's
+    for command in [*COMMANDS, *API_COMMANDS, *IDENTITY_COMMANDS, *CARD_COMMANDS]:
         cli.add_command(command)
 
 

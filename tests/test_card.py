@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import zlib
 from pathlib import Path
 
 import pytest
@@ -152,16 +151,8 @@ def test_pdf_is_one_page_of_the_cards_physical_size() -> None:
     width_mm, height_mm = (x1 - x0) / 72 * 25.4, (y1 - y0) / 72 * 25.4
     assert width_mm == pytest.approx(85.6, abs=0.05)
     assert height_mm == pytest.approx(53.98, abs=0.05)
-    assert data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + data.count(b"/Type /Page/") >= 1
-    # the embedded image is the whole card at 600 dpi, and its QR still scans after compression
-    stream = re.search(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S)
-    assert stream is not None
-    raw = stream.group(1)
-    if b"/FlateDecode" in data:
-        raw = zlib.decompress(raw)
-    embedded = Image.open(io.BytesIO(raw))
-    assert embedded.size == CARD_PX
-    assert _decode(embedded) == [QR_TEXT]
+    assert len(re.findall(rb"/Type /Page\b", data)) == 1
+    # the text and the QR code are vectors (tests/test_card_pdf.py): only the background is a picture
 
 
 def test_render_card_file_chooses_by_suffix() -> None:
@@ -262,7 +253,7 @@ def test_pillow_failures_become_render_errors(monkeypatch) -> None:
 
 
 def test_unknown_nationality_prints_the_code() -> None:
-    assert card._country_name("XXX") is None
+    assert card.card_text.nationality("XXX") == (None, None)
     assert _decode(card_image(make_permit(nationality="XXX"), QR_TEXT)) == [QR_TEXT]
 
 

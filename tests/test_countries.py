@@ -147,3 +147,13 @@ def test_tables_are_read_only() -> None:
         countries.PROVINCES["99"] = "Nowhere"  # type: ignore[index]
     with pytest.raises(TypeError):
         countries.ALPHA3_TO_NUMERIC["XXX"] = 999  # type: ignore[index]
+
+
+def test_chinese_country_names_come_from_pycountrys_catalog() -> None:
+    pytest.importorskip("pycountry")
+    assert [countries.country_name_zh(c) for c in ("DEU", "USA", "NGA", "GBR")] == ["德国", "美国", "尼日利亚", "英国"]
+    named = [code for code in countries.ALPHA3_TO_NUMERIC if countries.country_name_zh(code)]
+    assert len(named) > 240  # nearly every code has a Chinese name
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in countries.country_name_zh(code)) for code in named)
+    with pytest.raises(UnknownCodeError):
+        countries.country_name_zh("XXX")

@@ -130,7 +130,7 @@ def test_identity_check_discloses_only_a_match(service, issuer: Issuer) -> None:
     yes = _post(client, "/v1/identity-check", keys["rail"],
                 {"check": {"payload": text, "number": number, "name": "smith john-paul", "birth_date": "1990-01-01"}})
     assert yes.get_json() == {"match": True, "verdict": "valid", "reason": "VALID",
-                              "message": "The permit is genuine and in force.", "status_age": 60}
+                              "message": "证件真实有效。", "status_age": 60}  # no Accept-Language: Chinese first
     out = _post(client, "/v1/identity-check", keys["rail"], {"checks": [
         {"payload": text, "number": number, "name": "SMITH JANE"},
         {"payload": text, "number": number, "name": "SMITH JOHN PAUL", "birth_date": "1991-01-01"},

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from keys.errors import PermitError, Reason, SignatureError, StatusError, TrustError
 from keys.trustlist import KeyState, KeyUse, TrustedKey, TrustList
+from verifier import i18n
 from verifier.permit import Permit, decode_claims, parse_text
 
 
@@ -34,25 +35,9 @@ VERDICTS: dict[Reason, Verdict] = {
     Reason.STATUS_UNKNOWN: Verdict.INDETERMINATE,
 }
 
-MESSAGES: dict[Reason, str] = {
-    Reason.VALID: "The permit is genuine and in force.",
-    Reason.MALFORMED: "This is not a readable permit code.",
-    Reason.UNSUPPORTED_VERSION: "This permit uses a newer format; update the verifier.",
-    Reason.UNKNOWN_KEY: "The permit was signed by a key this verifier does not know; sync the trust list.",
-    Reason.BAD_SIGNATURE: "The signature does not match: the code was altered or forged.",
-    Reason.KEY_NOT_VALID: "The permit was signed outside its key's validity period.",
-    Reason.KEY_COMPROMISED: "The permit was signed by a compromised key and must be re-issued.",
-    Reason.NOT_YET_VALID: "The permit is not valid yet.",
-    Reason.EXPIRED: "The permit has expired.",
-    Reason.NO_TRUST_LIST: "This verifier has no trust list; add one first.",
-    Reason.TRUST_LIST_STALE: "The trust list has expired; sync it before checking.",
-    Reason.REVOKED: "The permit has been revoked or ended.",
-    Reason.SUSPENDED: "The permit is suspended.",
-    Reason.SUPERSEDED: "This card has been replaced by a newer card.",
-    Reason.STATUS_STALE: "The revocation status is out of date; sync before relying on it.",
-    Reason.STATUS_UNKNOWN: "The revocation status of this permit is not known; sync the status lists.",
-    Reason.STATUS_INDEX_INVALID: "The permit points at a status entry that does not exist; it cannot be accepted.",
-}
+# The plain-words message of each reason, in English (the library's default); the catalog holds every
+# locale's (verifier/messages/), chosen per caller by verifier.desk.
+MESSAGES: dict[Reason, str] = {reason: i18n.text(f"reason.{reason.value}", "en") for reason in Reason}
 
 
 def verdict_for(reason: Reason) -> Verdict:

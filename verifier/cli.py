@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from keys.errors import PermitError
+from verifier import desk, i18n
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
 from verifier.permit import MAX_TEXT
@@ -53,20 +54,11 @@ def _is_image_path(argument: str) -> bool:
         return False
 
 
-def _human(result: Result) -> str:
-    line = f"{result.verdict.value.upper()} ({result.reason.value}): {result.message}"
-    if result.detail and result.detail != result.message:
-        line += f" [{result.detail}]"
-    p = result.permit
-    if p is not None:
-        line += f"\n  {p.number} card {p.card}: {p.surname}, {p.given_names}"
-        line += f" ({p.nationality}, {p.sex}, born {p.birth_date.isoformat()})"
-        line += f"; valid {p.issue_date.isoformat()} to {p.expiry_date.isoformat()}"
-    return line
-
-
-def _emit(result: Result, as_json: bool) -> None:
-    click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _human(result))
+def _emit(result: Result, as_json: bool, lang: str) -> None:
+    if as_json:
+        click.echo(json.dumps(desk.result_json(result, lang, withhold_invalid=False), ensure_ascii=False))
+    else:
+        click.echo(desk.human(result, lang))
 
 
 @click.group()
@@ -90,9 +82,13 @@ def cli(ctx: click.Context, cache_dir: Path) -> None:
 @click.option("--at", "at_text", help="Validation time (epoch seconds or ISO 8601); default now.")
 @click.option("--max-status-age", type=click.IntRange(min=0), default=None,
               help="Seconds a status list may be old before a check says STATUS_STALE (default: the list's ttl).")
+@click.option("--lang", type=click.Choice(i18n.LOCALES), default=None,
+              help="Language of the messages (default: from LC_ALL / LC_MESSAGES / LANG; C or POSIX: en).")
 @click.pass_obj
-def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max_status_age: int | None) -> None:
+def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max_status_age: int | None,
+              lang: str | None) -> None:
     """Check INPUT: payload text as a scanner types it, an image file, or - for one payload per line on stdin."""
+    lang = lang or i18n.from_environment(os.environ)
     at = parse_time(at_text) if at_text is not None else int(time.time())
     trust = cache.trust_list()
     status = cache.status_lookup(max_status_age)
@@ -102,7 +98,7 @@ def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max
             if not line.strip():
                 continue
             result = check(line[: MAX_TEXT + 2], trust, at, status)
-            _emit(result, as_json)
+            _emit(result, as_json, lang)
             worst = max(worst, EXIT_CODES[result.verdict])
         sys.exit(worst)
     if _is_image_path(input_):
@@ -112,12 +108,12 @@ def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max
             text = read_qr_text(Path(input_))
         except PermitError as exc:
             result = failure(exc)
-            _emit(result, as_json)
+            _emit(result, as_json, lang)
             sys.exit(EXIT_CODES[result.verdict])
     else:
         text = input_
     result = check(text, trust, at, status)
-    _emit(result, as_json)
+    _emit(result, as_json, lang)
     sys.exit(EXIT_CODES[result.verdict])
 
 

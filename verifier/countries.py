@@ -1,8 +1,11 @@
-"""ISO 3166-1 countries (alpha-3, numeric, English short name) and China's GB/T 2260 province codes."""
+"""ISO 3166-1 countries (alpha-3, numeric, English short name; Chinese names from pycountry when it is
+installed) and China's GB/T 2260 province codes."""
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 # alpha-3, numeric, name: the 249 officially assigned ISO 3166-1 codes.
@@ -363,3 +366,32 @@ def province_name(code: str) -> str:
     if not is_province(code):
         raise UnknownCodeError(f"{code!r} is not a GB/T 2260 province-level code")
     return PROVINCES[code]
+
+
+def country_name_zh(alpha3: str) -> str | None:
+    """The Chinese (zh_CN) name of an alpha-3 code, from pycountry's translations of ISO 3166-1 (the iso-codes
+    project's gettext catalogs), or None when pycountry is not installed or has no translation."""
+    if not is_alpha3(alpha3):
+        raise UnknownCodeError(f"{alpha3!r} is not an ISO 3166-1 alpha-3 country code")
+    catalog = _zh_catalog()
+    if catalog is None:
+        return None
+    import pycountry
+
+    country = pycountry.countries.get(alpha_3=alpha3)
+    if country is None:
+        return None
+    name = catalog.gettext(country.name)
+    return name if name != country.name else None
+
+
+@lru_cache(maxsize=1)
+def _zh_catalog() -> gettext.NullTranslations | None:
+    try:
+        import pycountry
+    except ImportError:
+        return None
+    try:
+        return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    except OSError:
+        return None

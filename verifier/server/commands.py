@@ -13,7 +13,7 @@ import click
 
 from keys.errors import PermitError, Reason
 from verifier.server import orgs
-from verifier.server.sectors import SECTORS
+from verifier.server.sectors import load_policy, policy_path
 
 
 def _cache_dir() -> Path:
@@ -67,11 +67,17 @@ def orgs_group() -> None:
 
 @orgs_group.command("add")
 @click.option("--name", required=True)
-@click.option("--sector", required=True, type=click.Choice(sorted(SECTORS)))
+@click.option("--sector", required=True, help="A sector of the policy file sectors.json in the cache (created "
+              "with the defaults: bank, insurer, hotel, rail, civil-aviation, telecom, hospital, school, employer, "
+              "social-insurance, property-registration, court, other).")
 @click.option("--rate", type=click.FloatRange(min=0.1), help="Requests per second per server worker for this key "
               "(default: the sector's).")
 def orgs_add(name: str, sector: str, rate: float | None) -> None:
     """Register NAME; prints its API key once (only a hash is kept)."""
+    sectors = load_policy(_cache_dir())
+    if sector not in sectors:
+        raise click.BadParameter(f"{sector!r} is not a sector of {policy_path(_cache_dir())}; the sectors are "
+                                 f"{', '.join(sorted(sectors))}", param_hint="--sector")
     key = orgs.add_org(orgs.connect(_cache_dir()), name, sector, int(time.time()), rate)
     click.echo(key)
     click.echo(f"organisation {name} ({sector}) added; keep this key, it is not shown again", err=True)
@@ -80,9 +86,11 @@ def orgs_add(name: str, sector: str, rate: float | None) -> None:
 @orgs_group.command("list")
 def orgs_list() -> None:
     """Every organisation, active or revoked."""
+    sectors = load_policy(_cache_dir())
     for org in orgs.list_orgs(orgs.connect(_cache_dir())):
         state = "active" if org.revoked_at is None else f"revoked {datetime.fromtimestamp(org.revoked_at, UTC):%F}"
-        rate = f"{org.rate:g}/s" if org.rate else f"{SECTORS[org.sector].rate:g}/s (sector)"
+        policy = sectors.get(org.sector)
+        rate = f"{org.rate:g}/s" if org.rate else f"{policy.rate:g}/s (sector)" if policy else "(sector not in policy)"
         click.echo(f"{org.name}\t{org.sector}\t{rate}\t{state}")
 
 
@@ -114,4 +122,23 @@ def audit_export(org: str | None, since: str | None, out) -> None:
         out.close()
 
 
-COMMANDS: list[click.Command] = [serve, orgs_group, audit_group]
+@click.group("sectors")
+def sectors_group() -> None:
+    """The sector policy file (sectors.json in the cache): fields shown, status age allowed, rate."""
+
+
+@sectors_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print the policy file as it is.")
+def sectors_show(as_json: bool) -> None:
+    """Check the policy file and print each sector's rules (and the file's path)."""
+    sectors = load_policy(_cache_dir())
+    if as_json:
+        click.echo(policy_path(_cache_dir()).read_text(encoding="utf-8"), nl=False)
+        return
+    click.echo(f"# {policy_path(_cache_dir())}", err=True)
+    for s in sectors.values():
+        fields = ", ".join(sorted(s.fields)) or "(none)"
+        click.echo(f"{s.name}\tstatus age {s.max_status_age} s\trate {s.rate:g}/s burst {s.burst}\t{fields}")
+
+
+COMMANDS: list[click.Command] = [serve, orgs_group, audit_group, sectors_group]

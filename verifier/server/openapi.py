@@ -6,7 +6,10 @@ from typing import Any
 
 _PROBLEM = {"description": "RFC 9457 problem", "content": {"application/problem+json": {
     "schema": {"$ref": "#/components/schemas/Problem"}}}}
-_ERRORS = {str(code): _PROBLEM for code in (400, 401, 413, 415, 422, 429)}
+_ERRORS = {str(code): _PROBLEM for code in (400, 401, 403, 413, 415, 422, 429)}
+_LANGUAGE = {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "Language of `message` and of problem titles: zh-CN or en (default zh-CN). "
+                            "`reason` codes never change."}
 _PERMIT_FIELDS = {name: {"type": "string"} for name in (
     "number", "surname", "given_names", "sex", "birth_date", "nationality", "category", "authority",
     "issue_date", "expiry_date", "valid_from", "valid_until", "signed_at")}
@@ -23,8 +26,15 @@ OPENAPI: dict[str, Any] = {
                 "detail": {"type": "string"}, "reason": {"type": "string"}}},
             "Result": {"type": "object", "required": ["verdict", "reason", "message"], "properties": {
                 "verdict": {"enum": ["valid", "invalid", "indeterminate"]},
-                "reason": {"type": "string"}, "message": {"type": "string"}, "detail": {"type": "string"},
-                "permit": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
+                "reason": {"type": "string"}, "message": {"type": "string", "description": "plain words, in the "
+                                                          "language Accept-Language asked for"},
+                "detail": {"type": "string", "description": "the technical detail, in English"},
+                "action": {"enum": ["compare", "rescan", "refuse", "update", "sync"], "description":
+                           "what the desk does next: compare the data with the photo and the person; rescan (a "
+                           "misread, never a forgery); refuse; update or sync the verifier"},
+                "checked_at": {"type": "string", "format": "date-time"},
+                "permit": {"description": "the fields the caller's sector may see; null unless valid",
+                           "oneOf": [{"type": "null"}, {"type": "object", "properties": {
                     **_PERMIT_FIELDS, "card": {"type": "integer"},
                     "chinese_name": {"type": ["string", "null"]},
                     "status_list": {"type": "integer"}, "status_index": {"type": "integer"}}}]},
@@ -42,6 +52,7 @@ OPENAPI: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/v1/verify": {"post": {
+            "parameters": [_LANGUAGE],
             "summary": "Verify one payload, or a batch of up to 1,000",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
                 {"type": "object", "required": ["payload"], "additionalProperties": False,
@@ -54,6 +65,7 @@ OPENAPI: dict[str, Any] = {
                     "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}}}}]}}}},
                 **_ERRORS}}},
         "/v1/identity-check": {"post": {
+            "parameters": [_LANGUAGE],
             "summary": "Does a permit match a claimed number and name (and birth date)? Discloses nothing else.",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
                 {"type": "object", "required": ["check"], "additionalProperties": False, "properties": {
@@ -67,6 +79,7 @@ OPENAPI: dict[str, Any] = {
                         "type": "array", "items": {"$ref": "#/components/schemas/IdentityAnswer"}}}}]}}}},
                 **_ERRORS}}},
         "/v1/verify-image": {"post": {
+            "parameters": [_LANGUAGE],
             "summary": "Verify the QR code in an uploaded picture",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["image"], "properties": {

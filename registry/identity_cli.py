@@ -1,0 +1,59 @@
+"""`registry orgs ...`: the organisations enrolled for identity verification (POST
+/registry/v1/identity-verification on `registry serve`), added to `registry` by registry/cli.py."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import click
+
+from registry import identity, store
+from registry.home import Home
+
+
+def _open(home: Home):
+    home.config()  # a clear error if this is not a registry home
+    db = store.open_store(home.db_path)
+    identity.ensure_schema(db)
+    return db
+
+
+@click.group("orgs")
+def orgs_group() -> None:
+    """Organisations enrolled for identity verification (number + name in, match and status out)."""
+
+
+@orgs_group.command("add")
+@click.option("--name", required=True, help="The organisation, e.g. 'China Railway 12306'.")
+@click.option("--per-minute", type=click.IntRange(min=1), default=identity.DEFAULT_PER_MINUTE, show_default=True,
+              help="Identity checks allowed in any 60 seconds.")
+@click.option("--misses-per-day", type=click.IntRange(min=1), default=identity.DEFAULT_MISSES_PER_DAY,
+              show_default=True, help="Non-matching answers allowed in any 24 hours (guessing runs out).")
+@click.pass_obj
+def orgs_add(home: Home, name: str, per_minute: int, misses_per_day: int) -> None:
+    """Enrol NAME; prints its API key once (only a hash is kept)."""
+    key = identity.enrol(_open(home), name, int(time.time()), per_minute, misses_per_day)
+    click.echo(key)
+    click.echo(f"organisation {name} enrolled; keep this key, it is not shown again", err=True)
+
+
+@orgs_group.command("list")
+@click.pass_obj
+def orgs_list(home: Home) -> None:
+    """Every enrolled organisation, active or revoked, with its limits."""
+    for org in identity.orgs(_open(home)):
+        state = "active" if org.revoked_at is None else f"revoked {datetime.fromtimestamp(org.revoked_at, UTC):%F}"
+        click.echo(f"{org.name}\t{org.per_minute}/min\t{org.misses_per_day} misses/day\t{state}")
+
+
+@orgs_group.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def orgs_revoke(home: Home, name: str) -> None:
+    """Revoke NAME's key (effective at its next call)."""
+    identity.revoke(_open(home), name, int(time.time()))
+    click.echo(f"organisation {name} revoked")
+
+
+COMMANDS: list[click.Command] = [orgs_group]
