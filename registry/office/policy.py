@@ -73,9 +73,10 @@ class Residence:
     years: int = 5
 
 
-RESIDENCE_SOURCE = ("Measures for the Administration of Examination and Approval of Foreigners' Permanent "
-                    "Residence in China (2004) art. 22(4): a holder staying in China less than three months "
-                    "a year (taken as 90 days) for the period set loses the status; EEAL art. 49(4)")
+RESIDENCE_SOURCE = ("EEAL art. 49(4) and the Measures for the Examination and Approval of Foreigners' Permanent "
+                    "Residence in China (2004) art. 22(4) cancel a permanent residence when the holder has not "
+                    "resided in China for the required period; the period is assumed here to be three months "
+                    "(90 days) a year, as commonly stated for holders, to be confirmed by the office")
 
 
 @dataclass(frozen=True)
