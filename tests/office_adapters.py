@@ -95,6 +95,11 @@ class Cli:
     def presence(self, who: str, number: str, year: int, days: int) -> tuple[str, str]:
         return self.run(who, "presence", "record", number, "--year", str(year), "--days", str(days))
 
+    def presence_import(self, who: str, text: str) -> tuple[str, str]:
+        path = self.tmp / "stays.csv"
+        path.write_text(text)
+        return self.run(who, "presence", "import", str(path))
+
     def appeals(self, overdue: bool = False) -> list[dict]:
         r = cli_run(self.home, None, "appeals", "--json", *(["--overdue"] if overdue else []))
         assert r.exit_code == 0, r.output
@@ -154,6 +159,9 @@ class Api:
 
     def presence(self, who: str, number: str, year: int, days: int) -> tuple[str, str]:
         return self.post(who, f"/permits/{number}/presence", {"year": year, "days": days})
+
+    def presence_import(self, who: str, text: str) -> tuple[str, str]:
+        return self.post(who, "/presence/import", {"csv": text, "source": "stays.csv"})
 
     def appeals(self, overdue: bool = False) -> list[dict]:
         r = self.client.get(f"/admin/v1/appeals{'?overdue=1' if overdue else ''}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -183,3 +183,35 @@ def test_appeal_deadlines_are_listed_and_overdue_flagged(tmp_path: Path, monkeyp
     clock[0] += 70 * 86400
     assert [a["case"] for a in offices[0].appeals(overdue=True)] == [a["case"] for a in offices[1].appeals(True)] \
         == ["R-1"]
+
+
+def test_residence_at_renewal_through_both_adapters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two years on, the renewal needs the days present in the full year the card covered: refused without
+    a record, refused when short, overridden only by an officer, accepted once the stays are imported."""
+    monkeypatch.setenv("PERMIT_REGISTRY_PASSPHRASE", "correct horse battery")
+    (tmp_path / "apps").mkdir()
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    homes = make_home(tmp_path / "cli"), make_home(tmp_path / "api")
+    offices = Steps(Cli(homes[0], tmp_path / "apps")), Steps(Api(homes[1], lambda: clock[0]))
+    start = clock[0]
+    for s, home in zip(offices, homes, strict=True):
+        clock[0] = start
+        s("pending", "issue", "clerk", APPLICANT)
+        s("done", "approve", "officer", 1)
+        smith = number_of(home, "A12345678")
+        year = local_date(int(start)).year + 1  # the first full calendar year of the card
+        clock[0] = datetime(year + 1, 1, 15, 4, 0, tzinfo=UTC).timestamp()
+        s(f"({year}: no record; at least 90 days a year)", "renew", "clerk", smith)
+        s("done", "presence", "clerk", smith, year, 40)
+        before = counts(home)
+        s(f"({year}: 40 days; at least 90 days a year)", "renew", "clerk", smith)
+        s("only an officer overrides", "renew", "clerk", smith, "treatment abroad")
+        s("exit must be on or after entry", "presence_import", "clerk", f"number,entry,exit\n{smith},{year}-03-01,"
+          f"{year}-01-01\n")
+        assert counts(home) == before
+        s("done", "presence_import", "clerk", f"number,entry,exit\n{smith},{year}-03-01,{year}-05-31\n")
+        s("done", "renew", "clerk", smith)
+        s("done", "renew", "officer", smith, "second renewal, residence checked by hand")
+    assert offices[0].outcomes == offices[1].outcomes
+    assert snapshot(homes[0]) == snapshot(homes[1])
