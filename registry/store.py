@@ -200,6 +200,7 @@ _SCHEMA_2_AFTER = [
         params TEXT NOT NULL,
         summary TEXT NOT NULL,
         passport_key TEXT,
+        ref TEXT,
         batch TEXT,
         proposed_by INTEGER NOT NULL REFERENCES operators (id),
         proposed_at INTEGER NOT NULL,
@@ -211,6 +212,7 @@ _SCHEMA_2_AFTER = [
     )""",
     "CREATE INDEX proposals_state ON proposals (state, id)",
     "CREATE INDEX proposals_passport ON proposals (passport_key) WHERE state = 'pending'",
+    "CREATE INDEX proposals_ref ON proposals (ref) WHERE state = 'pending'",
     """CREATE TABLE bars (
         id INTEGER PRIMARY KEY,
         passport_country TEXT NOT NULL,

@@ -60,6 +60,9 @@ def check_issue(office: Office, p: Params, now: int, proposal: int | None = None
     db = office.db
     if app.ref and one(db, "SELECT number FROM permits WHERE applicant_key = ?", ("ref:" + app.ref,)):
         raise OfficeError("ref-issued", f"reference {app.ref} was already issued a permit; nothing was changed")
+    if app.ref and one(db, "SELECT id FROM proposals WHERE state = 'pending' AND ref = ? AND id != ?",
+                       (app.ref, proposal or 0)):
+        raise OfficeError("ref-issued", f"reference {app.ref} already waits for approval; nothing was changed")
     identity.check_person(db, app.passport_country, app.passport_number, now, pending_ok=proposal)
 
 

@@ -27,8 +27,7 @@ def _already(office: Office, app: Application) -> bool:
     db = office.db
     if app.ref:
         return bool(one(db, "SELECT 1 AS x FROM permits WHERE applicant_key = ?", ("ref:" + app.ref,))
-                    or one(db, "SELECT 1 AS x FROM proposals WHERE state = 'pending' AND "
-                           "json_extract(params, '$.application.ref') = ?", (app.ref,)))
+                    or one(db, "SELECT 1 AS x FROM proposals WHERE state = 'pending' AND ref = ?", (app.ref,)))
     same = one(db, "SELECT 1 AS x FROM permits WHERE passport_country = ? AND passport_number = ? AND birth_date = ? "
                "AND sex = ? AND state IN ('active', 'suspended', 'expired')",
                (app.passport_country, app.passport_number, app.birth_date.isoformat(), app.sex))

@@ -118,10 +118,10 @@ class Office:
         application = params.get("application")
         pkey = passport_key(application["passport_country"], application["passport_number"]) if application else None
         cursor = self.db.execute(
-            "INSERT INTO proposals (act, number, params, summary, passport_key, batch, proposed_by, proposed_at, note, "
-            "state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
-            (key, number, json.dumps({"kind": kind, **params}, ensure_ascii=False), summary or key, pkey, batch,
-             op.id, now, clean_text(note)))
+            "INSERT INTO proposals (act, number, params, summary, passport_key, ref, batch, proposed_by, proposed_at, "
+            "note, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+            (key, number, json.dumps({"kind": kind, **params}, ensure_ascii=False), summary or key, pkey,
+             application.get("ref") if application else None, batch, op.id, now, clean_text(note)))
         pid = int(cursor.lastrowid or 0)
         record_event(self.db, Event("propose", now, op.id, number=number, reason=key, note=note,
                                     detail={"proposal": pid, **({"batch": batch} if batch else {})}, proposal_id=pid))
