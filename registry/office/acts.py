@@ -55,8 +55,7 @@ def changes_from(params: Mapping[str, Any]) -> dict[str, object]:
 
 # ---- issue -------------------------------------------------------------------------------------------------
 
-def check_issue(office: Office, p: Params, now: int, proposal: int | None = None) -> None:
-    app = application_from(p["application"])
+def check_application(office: Office, app: Application, now: int, proposal: int | None = None) -> None:
     db = office.db
     if app.ref and one(db, "SELECT number FROM permits WHERE applicant_key = ?", ("ref:" + app.ref,)):
         raise OfficeError("ref-issued", f"reference {app.ref} was already issued a permit; nothing was changed")
@@ -66,10 +65,18 @@ def check_issue(office: Office, p: Params, now: int, proposal: int | None = None
     identity.check_person(db, app.passport_country, app.passport_number, now, pending_ok=proposal)
 
 
-def run_issue(office: Office, p: Params, acting: Acting, now: int) -> Params:
-    check_issue(office, p, now, acting.proposal_id)
-    number = issue_in_transaction(office.db, application_from(p["application"]), office.signing(), now, acting)
+def issue_application(office: Office, app: Application, acting: Acting, now: int) -> Params:
+    check_application(office, app, now, acting.proposal_id)
+    number = issue_in_transaction(office.db, app, office.signing(), now, acting)
     return {"number": number, "state": lifecycle.ACTIVE, "card": 1}
+
+
+def check_issue(office: Office, p: Params, now: int, proposal: int | None = None) -> None:
+    check_application(office, application_from(p["application"]), now, proposal)
+
+
+def run_issue(office: Office, p: Params, acting: Acting, now: int) -> Params:
+    return issue_application(office, application_from(p["application"]), acting, now)
 
 
 # ---- status transitions ------------------------------------------------------------------------------------

@@ -48,14 +48,14 @@ def issue_rows(office: Office, op: Operator, applications: Iterable[tuple[int, A
                 if _already(office, app):
                     skipped += 1
                     continue
-                params = {"application": acts.application_params(app)}
                 with office.db.atomic():  # a savepoint: a row that fails while signing leaves nothing behind
                     if four_eyes:
-                        acts.check_issue(office, params, now)
-                        office._propose(op, "issue", "issue", params, note, None,
-                                        f"issue: {app.surname}, {app.given_names} (import line {line})", now, batch)
+                        acts.check_application(office, app, now)
+                        office._propose(op, "issue", "issue", {"application": acts.application_params(app)}, note,
+                                        None, f"issue: {app.surname}, {app.given_names} (import line {line})", now,
+                                        batch)
                     else:
-                        acts.run_issue(office, params, Acting(op.id, None, note), now)
+                        acts.issue_application(office, app, Acting(op.id, None, note), now)
                 done += 1
             except StoreError:
                 raise
