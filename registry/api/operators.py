@@ -32,7 +32,7 @@ API_MIGRATIONS = Migrations("permit-registry-api")
 
 # What each role may do besides the office's acts. Every non-act admin route names one of these.
 PERMISSIONS: dict[str, frozenset[Role]] = {
-    **{p: frozenset(Role) for p in ("read", "qr", "act")},
+    **{p: frozenset(Role) for p in ("read", "qr")},
     "publish": frozenset({Role.OFFICER, Role.ADMIN}),
     "operators": frozenset({Role.ADMIN}),
 }

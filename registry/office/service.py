@@ -11,6 +11,7 @@ the operator's role may do it alone (ALONE). A proposal is checked when made and
 
 from __future__ import annotations
 
+import calendar
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -274,7 +275,7 @@ class Office:
         with write_transaction(self.db):
             for (number, year), days in sorted(figures.items()):
                 permit = lifecycle.get_permit(self.db, number)
-                if not 1900 <= year <= this_year or not 0 <= days <= (366 if year % 4 == 0 else 365):
+                if not 1900 <= year <= this_year or not 0 <= days <= (366 if calendar.isleap(year) else 365):
                     raise OfficeError("bad-presence", f"permit {number}: {days} days in {year} is not possible",
                                       INVALID)
                 self.db.execute("INSERT OR REPLACE INTO presence (number, year, days, source, recorded_at) VALUES "
