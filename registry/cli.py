@@ -149,9 +149,10 @@ def _register_office_commands() -> None:
     (neither imports this module)."""
     from registry.api_cli import COMMANDS as API_COMMANDS
     from registry.office_cli import COMMANDS
+    from registry.office_cli_batch import COMMANDS as BATCH_COMMANDS
     from registry.office_cli_rules import COMMANDS as RULE_COMMANDS
 
-    for command in [*COMMANDS, *RULE_COMMANDS, *API_COMMANDS]:
+    for command in [*COMMANDS, *BATCH_COMMANDS, *RULE_COMMANDS, *API_COMMANDS]:
         cli.add_command(command)
 
 

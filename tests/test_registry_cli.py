@@ -17,6 +17,7 @@ from PIL import Image
 
 from registry.cli import cli
 from registry.office_cli import COMMANDS
+from registry.office_cli_batch import COMMANDS as BATCH
 from registry.office_cli_rules import COMMANDS as RULES
 from verifier import number as numbers
 
@@ -55,7 +56,7 @@ def registry(home: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_every_command_is_registered() -> None:
-    names = {c.name for c in COMMANDS}
+    names = {c.name for c in COMMANDS + BATCH}
     assert names == {"issue", "show", "history", "list", "search", "revoke", "suspend", "reinstate", "surrender",
                      "record-death", "renew", "replace", "expire", "reissue", "qr", "card", "import", "export"}
     assert {c.name for c in RULES} == {"pending", "approve", "reject", "appeal", "appeals", "presence", "passport"}
