@@ -140,3 +140,16 @@ def test_a_bad_policy_is_refused_clearly(registry_home: Path) -> None:
                        ({"residence": {"min_days": 400}}, "min_days"), ({"colour": 1}, "unknown key")):
         with pytest.raises(OfficeError, match=words):
             load_policy(bad)
+
+
+def test_an_overturned_revocation_lifts_its_bar(desk) -> None:
+    """Revoked for fraud, reinstated on reconsideration, then surrendered: the person may apply again at once,
+    where an upheld revocation would have barred them for five years."""
+    number = desk.issued()
+    revoke(desk, number, "fraud")
+    filed = desk.office.appeal(desk.ops["clerk"], number, "reconsideration", date(2026, 11, 18), "R-3")
+    decided = desk.office.decide_appeal(desk.ops["officer"], filed["id"], "overturned", date(2026, 11, 18))
+    assert desk.office.approve(desk.ops["officer2"], decided.proposal).state == "active"
+    assert one(desk.office.db, "SELECT lifted_by_appeal FROM bars")["lifted_by_appeal"] == filed["id"]
+    desk.office.transition(desk.ops["officer"], number, "surrender")
+    assert desk.office.issue(desk.ops["clerk"], desk.app()).status == "pending"

@@ -146,6 +146,11 @@ def test_list_search_export(registry_home: Path, tmp_path: Path) -> None:
     assert [r["number"] for r in json.loads(run(registry_home, "list", "--status", "active", "--json").output)] \
         == [a]
     assert run(registry_home, "search", ok=False).exit_code == 2
+    # the same search as the admin API's: case-folded, and a typed % or _ is a character, not a pattern
+    assert {r["number"] for r in json.loads(run(registry_home, "search", "--name", "dUPONT", "--json").output)} \
+        == {a, b}
+    assert json.loads(run(registry_home, "search", "--name", "%", "--json").output) == []
+    assert json.loads(run(registry_home, "search", "--name", "D_pont", "--json").output) == []
     run(registry_home, "export", "-o", str(tmp_path / "out.csv"))
     with (tmp_path / "out.csv").open() as f:
         exported = list(csv.DictReader(f))
