@@ -542,3 +542,35 @@ def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
             log.close()
+
+
+def test_the_office_rules_routes_answer_problem_json(client, tokens) -> None:
+    clerk, officer, admin = auth(tokens["clerk"]), auth(tokens["officer"]), auth(tokens["admin"])
+    number = issue(client, tokens["clerk"])
+    r = client.post(f"/admin/v1/permits/{number}/revoke", json={"reason": "fraud"}, headers=officer)
+    proposal = r.json["proposal"]
+    assert r.status_code == 202 and r.json["status"] == "pending" and r.json["approve"].endswith(f"/{proposal}/approve")
+    assert [p["id"] for p in client.get("/admin/v1/pending", headers=clerk).json["pending"]] == [proposal]
+    assert assert_problem(client.post(f"/admin/v1/pending/{proposal}/approve", headers=clerk), 403)["type"] \
+        .endswith(":forbidden")
+    assert assert_problem(client.post(f"/admin/v1/pending/{proposal}/approve", headers=officer), 403)["detail"] \
+        .startswith(f"proposal {proposal} was made by oscar.officer")
+    assert_problem(client.post("/admin/v1/pending/999/approve", headers=officer), 404)
+    r = client.post(f"/admin/v1/pending/{proposal}/reject", json={"why": "x"}, headers=officer)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"why"}
+    r = client.post(f"/admin/v1/permits/{number}/appeals", json={"kind": "appeal", "filed": "2026-13-01"},
+                    headers=clerk)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"filed", "case"}
+    r = client.post(f"/admin/v1/permits/{number}/appeals", json={"kind": "reconsideration", "filed": "2026-11-22",
+                                                                 "case": "R-1"}, headers=clerk)
+    assert assert_problem(r, 409)["type"].endswith(":not-appealable")  # still active: nothing to appeal
+    r = client.post(f"/admin/v1/permits/{number}/presence", json={"year": "2025", "days": True}, headers=clerk)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"year", "days"}
+    r = client.post(f"/admin/v1/permits/{number}/passport", json={"passport_number": "12", "colour": 1}, headers=clerk)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"passport_number", "passport_country", "colour"}
+    assert_problem(client.post("/admin/v1/appeals/7/decide", json={"outcome": "upheld", "decided": "2026-11-22"},
+                               headers=officer), 404)
+    r = client.post("/admin/v1/operators", json={"name": "x", "role": "clerk"}, headers=admin)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"person"}
+    r = client.post("/admin/v1/operators", json={"name": "twin", "role": "officer", "person": "s 0003"}, headers=admin)
+    assert assert_problem(r, 409)["type"].endswith(":person-has-account")
