@@ -10,18 +10,15 @@ Non-act routes (read, qr, publish, operators) name one permission of registry/ap
 
 from __future__ import annotations
 
-import base64
-import binascii
 import fcntl
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
-from keys.errors import Reason
 from registry import lifecycle, store
+from registry.api.bodies import json_body, note_field, photo_bytes, text_field, unknown_fields
 from registry.api.operators import Operator, may
 from registry.api.problems import ApiProblem, forbidden, invalid, not_found, unauthorized
 from registry.api.state import app_state, get_db
@@ -34,11 +31,10 @@ from registry.office.service import Office, Outcome
 from registry.office.setup import office_for
 from registry.publish import publish
 from registry.qr import png_bytes, svg_bytes
-from registry.validation import MAX_PHOTO_BYTES, ValidationError, validate_application
+from registry.validation import ValidationError, validate_application
 
 bp = Blueprint("admin", __name__, url_prefix="/admin/v1")
 
-MAX_NOTE = 500
 MAX_LIST = 500
 DEFAULT_LIST = 100
 NUMBER_PATTERN = re.compile(r"[0-9A-Z]{18}")
@@ -90,86 +86,6 @@ def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., An
     return decorate
 
 
-def json_body(required: bool = True) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400/415 problem. An empty body is {} when not required."""
-    raw = request.get_data(cache=True)  # MAX_CONTENT_LENGTH applies: larger bodies are a 413
-    if not raw.strip():
-        if required:
-            raise ApiProblem(400, "malformed-json", "Malformed request body", "A JSON object body is required.",
-                             Reason.MALFORMED)
-        return {}
-    if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        raise ApiProblem(415, "unsupported-media-type", "Unsupported media type",
-                         "The body must be JSON (Content-Type: application/json).", Reason.MALFORMED)
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ApiProblem(400, "malformed-json", "Malformed request body", "The body is not UTF-8 text.",
-                         Reason.MALFORMED) from None
-    except json.JSONDecodeError as exc:  # its message names a position, never the content
-        raise ApiProblem(400, "malformed-json", "Malformed request body", f"The body is not valid JSON: {exc}",
-                         Reason.MALFORMED) from None
-    except (ValueError, RecursionError):
-        raise ApiProblem(400, "malformed-json", "Malformed request body", "The body is not valid JSON.",
-                         Reason.MALFORMED) from None
-    if not isinstance(data, dict):
-        raise ApiProblem(400, "malformed-json", "Malformed request body", "The body must be a JSON object.",
-                         Reason.MALFORMED)
-    return data
-
-
-def _note(body: dict[str, Any], problems: list[tuple[str, str]]) -> str | None:
-    """The note: text of at most MAX_NOTE characters; control characters are removed by the office."""
-    note = body.pop("note", None)
-    if note is None or note == "":
-        return None
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
-        problems.append(("note", f"must be text of at most {MAX_NOTE} characters"))
-        return None
-    return note
-
-
-def _unknown(body: Mapping[str, Any], allowed: tuple[str, ...], problems: list[tuple[str, str]]) -> None:
-    problems.extend((k, "unknown field") for k in body if k not in allowed)
-
-
-def _text(body: Mapping[str, Any], name: str, problems: list[tuple[str, str]], required: bool = True,
-          limit: int = 200) -> str | None:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            problems.append((name, "is required"))
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        problems.append((name, f"must be text of at most {limit} characters"))
-        return None
-    return value
-
-
-def _decode_photo(value: object) -> tuple[bytes | None, str | None]:
-    """A photo sent over HTTP: base64 (optionally a data: URI) of a JPEG or PNG. Never a server path."""
-    if not isinstance(value, str):
-        return None, "must be base64 text (or a data: URI) of a JPEG or PNG image"
-    text = value.strip()
-    if text.startswith("data:"):
-        head, _, text = text.partition(",")
-        if not head.endswith(";base64"):
-            return None, "a data: URI must be base64-encoded"
-    if len(text) > (MAX_PHOTO_BYTES * 4) // 3 + 8:
-        return None, f"is more than {MAX_PHOTO_BYTES} bytes"
-    try:
-        return base64.b64decode(text, validate=True), None
-    except (binascii.Error, ValueError):
-        return None, "must be base64 text (or a data: URI) of a JPEG or PNG image"
-
-
-def _photo_bytes(value: object, problems: list[tuple[str, str]], field: str = "photo") -> bytes | None:
-    data, why = _decode_photo(value)
-    if data is None:
-        problems.append((field, why or "is not valid"))
-    return data
-
-
 def office() -> Office:
     """The office on this request's connection, with the key store read afresh (a `registry keys rotate`
     by the CLI is seen at once)."""
@@ -214,8 +130,8 @@ def issue() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
     g.permission = "issue"
     body = json_body()
     problems: list[tuple[str, str]] = []
-    note = _note(body, problems)
-    photo = _photo_bytes(body.pop("photo"), problems) if body.get("photo") not in (None, "") else None
+    note = note_field(body, problems)
+    photo = photo_bytes(body.pop("photo"), problems) if body.get("photo") not in (None, "") else None
     body.pop("photo", None)
     try:
         application = validate_application(body, now())
@@ -323,31 +239,31 @@ def act(number: str, action: str) -> tuple[Response, int]:
     office().require_start(op, key)  # 403 before anything is looked up
     body = json_body(required=False)
     problems: list[tuple[str, str]] = []
-    note = _note(body, problems)
+    note = note_field(body, problems)
     reason = body.get("reason")
     call: Callable[[Office], Outcome]
     permit_number = number.upper()
     if action == "revoke":
-        _unknown(body, ("reason",), problems)
+        unknown_fields(body, ("reason",), problems)
         if reason not in GROUNDS:
             problems.append(("reason", f"is required: one of {', '.join(GROUNDS)}"))
         call = lambda o: o.transition(op, permit_number, action, reason, note)  # noqa: E731
     elif action == "suspend":
-        _unknown(body, ("reason",), problems)
+        unknown_fields(body, ("reason",), problems)
         reason = reason or "investigation"
         if reason not in SUSPEND_REASONS:
             problems.append(("reason", f"must be one of {', '.join(SUSPEND_REASONS)}"))
         call = lambda o: o.transition(op, permit_number, action, reason, note)  # noqa: E731
     elif action in ("reinstate", "surrender", "record-death"):
-        _unknown(body, ("reason",) if action == "reinstate" else (), problems)
-        reason = _text(body, "reason", problems, required=False) if action == "reinstate" else None
+        unknown_fields(body, ("reason",) if action == "reinstate" else (), problems)
+        reason = text_field(body, "reason", problems, required=False) if action == "reinstate" else None
         call = lambda o: o.transition(op, permit_number, action, reason, note)  # noqa: E731
     elif action == "renew":
-        _unknown(body, ("override_residence",), problems)
-        override = _text(body, "override_residence", problems, required=False)
+        unknown_fields(body, ("override_residence",), problems)
+        override = text_field(body, "override_residence", problems, required=False)
         call = lambda o: o.renew(op, permit_number, override, note)  # noqa: E731
     elif action == "replace":
-        _unknown(body, ("reason", "changes"), problems)
+        unknown_fields(body, ("reason", "changes"), problems)
         changes = _changes(body.get("changes"), problems)
         if reason not in lifecycle.REPLACE_REASONS:
             problems.append(("reason", f"is required: one of {', '.join(lifecycle.REPLACE_REASONS)}"))
@@ -357,7 +273,7 @@ def act(number: str, action: str) -> tuple[Response, int]:
             problems.append(("changes", f"a replacement for a {reason} card keeps the data; use reason data-changed"))
         call = lambda o: o.replace(op, permit_number, reason, changes, note)  # noqa: E731
     else:
-        _unknown(body, ("passport_number", "passport_country"), problems)
+        unknown_fields(body, ("passport_number", "passport_country"), problems)
         passport = None
         try:
             passport = parse_passport(body.get("passport_country"), body.get("passport_number"))
@@ -379,7 +295,7 @@ def _changes(raw: object, problems: list[tuple[str, str]]) -> dict[str, object]:
         return {}
     raw = dict(raw)
     if "photo" in raw:
-        data = _photo_bytes(raw["photo"], problems, "changes.photo")
+        data = photo_bytes(raw["photo"], problems, "changes.photo")
         if data is None:
             raw.pop("photo")
         else:

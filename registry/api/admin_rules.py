@@ -10,19 +10,8 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from registry.api.admin import (
-    _note,
-    _text,
-    _unknown,
-    answer,
-    bp,
-    find_permit,
-    json_body,
-    now,
-    office,
-    operator,
-    requires,
-)
+from registry.api.admin import answer, bp, find_permit, now, office, operator, requires
+from registry.api.bodies import json_body, note_field, text_field, unknown_fields
 from registry.api.operators import NAME_PATTERN, ROLES
 from registry.api.problems import invalid, not_found
 from registry.api.state import get_db
@@ -52,8 +41,8 @@ def reject(proposal: int) -> tuple[Response, int]:
     op = operator()
     body = json_body(required=False)
     problems: list[tuple[str, str]] = []
-    note = _note(body, problems)
-    _unknown(body, (), problems)
+    note = note_field(body, problems)
+    unknown_fields(body, (), problems)
     if problems:
         raise invalid(problems)
     return jsonify(office().reject(op, proposal, note).to_json()), 200
@@ -68,10 +57,10 @@ def appeal(number: str) -> tuple[Response, int]:
     op = operator()
     body = json_body()
     problems: list[tuple[str, str]] = []
-    note = _note(body, problems)
-    _unknown(body, ("kind", "filed", "case", "late_reason"), problems)
-    kind, case = _text(body, "kind", problems), _text(body, "case", problems, limit=64)
-    late = _text(body, "late_reason", problems, required=False)
+    note = note_field(body, problems)
+    unknown_fields(body, ("kind", "filed", "case", "late_reason"), problems)
+    kind, case = text_field(body, "kind", problems), text_field(body, "case", problems, limit=64)
+    late = text_field(body, "late_reason", problems, required=False)
     filed = _date(body, "filed", problems)
     permit = find_permit(number)
     if problems:
@@ -104,9 +93,9 @@ def appeal_decide(appeal_id: int) -> tuple[Response, int]:
     op = operator()
     body = json_body()
     problems: list[tuple[str, str]] = []
-    note = _note(body, problems)
-    _unknown(body, ("outcome", "decided"), problems)
-    outcome = _text(body, "outcome", problems)
+    note = note_field(body, problems)
+    unknown_fields(body, ("outcome", "decided"), problems)
+    outcome = text_field(body, "outcome", problems)
     decided = _date(body, "decided", problems)
     if problems:
         raise invalid(problems)
@@ -120,8 +109,8 @@ def presence(number: str) -> tuple[Response, int]:
     op = operator()
     body = json_body()
     problems: list[tuple[str, str]] = []
-    note = _note(body, problems)
-    _unknown(body, ("year", "days"), problems)
+    note = note_field(body, problems)
+    unknown_fields(body, ("year", "days"), problems)
     for name in ("year", "days"):
         if not isinstance(body.get(name), int) or isinstance(body.get(name), bool):
             problems.append((name, "is required: a whole number"))
@@ -139,10 +128,10 @@ def presence_import() -> tuple[Response, int]:
     op = operator()
     body = json_body()
     problems: list[tuple[str, str]] = []
-    note = _note(body, problems)
-    _unknown(body, ("csv", "source"), problems)
-    text = _text(body, "csv", problems, limit=50_000_000)
-    source = _text(body, "source", problems, required=False, limit=100) or "upload"
+    note = note_field(body, problems)
+    unknown_fields(body, ("csv", "source"), problems)
+    text = text_field(body, "csv", problems, limit=50_000_000)
+    source = text_field(body, "source", problems, required=False, limit=100) or "upload"
     if problems:
         raise invalid(problems)
     count = office().import_presence(op, text or "", f"import:{source}", note)
@@ -162,7 +151,7 @@ def operators_list() -> Response:
 def operators_add() -> tuple[Response, int]:
     body = json_body()
     problems: list[tuple[str, str]] = []
-    _unknown(body, ("name", "role", "person"), problems)
+    unknown_fields(body, ("name", "role", "person"), problems)
     name, role, person = body.get("name"), body.get("role"), body.get("person")
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         problems.append(("name", "is required: 1 to 64 letters, digits and . _ @ - (starting with a letter or "
