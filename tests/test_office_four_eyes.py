@@ -31,7 +31,7 @@ def test_an_officer_approving_their_own_proposal_is_refused(desk) -> None:
     before = counts(desk.home)
     with pytest.raises(OfficeError, match="different officer") as refused:
         desk.office.approve(desk.ops["officer"], proposal)
-    assert refused.value.code == "forbidden" and counts(desk.home) == before
+    assert refused.value.code == "self-approval" and counts(desk.home) == before
     assert one(desk.office.db, "SELECT state FROM permits")["state"] == "active"
     done = desk.office.approve(desk.ops["officer2"], proposal)
     assert done.state == "revoked"
@@ -52,8 +52,9 @@ def test_the_same_person_re_enrolled_cannot_approve_their_old_proposal(desk) -> 
     revoke_operator(desk.office.db, "oscar.officer", NOW, desk.ops["admin"])
     oscar2, _ = add_operator(desk.office.db, "oscar.two", "officer", "S-0003", NOW, desk.ops["admin"])
     before = counts(desk.home)
-    with pytest.raises(OfficeError, match=r"same person under the account oscar\.officer"):
+    with pytest.raises(OfficeError, match=r"same person under the account oscar\.officer") as refused:
         desk.office.approve(oscar2, proposal)
+    assert refused.value.code == "same-person"
     assert counts(desk.home) == before
 
 

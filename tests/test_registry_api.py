@@ -553,8 +553,8 @@ def test_the_office_rules_routes_answer_problem_json(client, tokens) -> None:
     assert [p["id"] for p in client.get("/admin/v1/pending", headers=clerk).json["pending"]] == [proposal]
     assert assert_problem(client.post(f"/admin/v1/pending/{proposal}/approve", headers=clerk), 403)["type"] \
         .endswith(":forbidden")
-    assert assert_problem(client.post(f"/admin/v1/pending/{proposal}/approve", headers=officer), 403)["detail"] \
-        .startswith(f"proposal {proposal} was made by oscar.officer")
+    body = assert_problem(client.post(f"/admin/v1/pending/{proposal}/approve", headers=officer), 403)
+    assert body["type"].endswith(":self-approval") and body["detail"].startswith(f"proposal {proposal} was made by")
     assert_problem(client.post("/admin/v1/pending/999/approve", headers=officer), 404)
     r = client.post(f"/admin/v1/pending/{proposal}/reject", json={"why": "x"}, headers=officer)
     assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"why"}

@@ -4,7 +4,7 @@ A thin adapter: every route authenticates the operator (Authorization: Bearer, b
 JSON body (every problem of its shape at once, 422), calls one operation of registry/office/service.py
 (the same the CLI calls) and answers with its outcome: 200/201 when the act happened, 202 with the
 proposal when it waits for a second officer (four eyes). The office's refusals are problems whose type is
-the rule's code (urn:permit-registry:problem:duplicate-person, ...barred, ...self-approval ...).
+the rule's code (urn:permit-registry:problem:duplicate-person, ...:barred, ...:self-approval ...).
 Non-act routes (read, qr, publish, operators) name one permission of registry/api/operators.py.
 """
 

@@ -144,11 +144,12 @@ class Office:
             prop = self._pending(proposal_id)
             proposer = operator_by_id(self.db, prop["proposed_by"])
             if proposer.id == op.id:
-                raise forbidden(f"proposal {proposal_id} was made by {op.name}: the approval must come from a "
-                                "different officer")
+                raise OfficeError("self-approval", f"proposal {proposal_id} was made by {op.name}: the approval must "
+                                                   "come from a different officer", FORBIDDEN)
             if proposer.person == op.person:
-                raise forbidden(f"proposal {proposal_id} was made by the same person under the account "
-                                f"{proposer.name}: the approval must come from a different person")
+                raise OfficeError("same-person", f"proposal {proposal_id} was made by the same person under the "
+                                                 f"account {proposer.name}: the approval must come from a different "
+                                                 "person", FORBIDDEN)
             if proposer.revoked_at is not None:
                 raise OfficeError("proposer-revoked", f"the account that proposed {proposal_id} was revoked; propose "
                                                       "the act again")
