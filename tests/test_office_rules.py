@@ -153,3 +153,15 @@ def test_an_overturned_revocation_lifts_its_bar(desk) -> None:
     assert one(desk.office.db, "SELECT lifted_by_appeal FROM bars")["lifted_by_appeal"] == filed["id"]
     desk.office.transition(desk.ops["officer"], number, "surrender")
     assert desk.office.issue(desk.ops["clerk"], desk.app()).status == "pending"
+
+
+def test_the_passport_is_kept_in_the_register_and_never_on_the_qr(desk) -> None:
+    from registry.issuance import payload_text
+    from verifier.permit import decode_claims, parse_text
+
+    number = desk.issued()
+    card = one(desk.office.db, "SELECT payload FROM cards WHERE number = ?", (number,))
+    text = payload_text(card["payload"])
+    assert b"A12345678" not in card["payload"] and "A12345678" not in text
+    assert "A12345678" not in repr(decode_claims(parse_text(text).payload))
+    assert one(desk.office.db, "SELECT passport_number FROM permits")["passport_number"] == "A12345678"
