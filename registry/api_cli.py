@@ -5,7 +5,6 @@ when a command runs, so `registry --help` works without it.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import time
@@ -23,20 +22,9 @@ def _now() -> int:
     return int(time.time())
 
 
-def _cli_user() -> str:
-    try:
-        return "cli:" + getpass.getuser()
-    except (KeyError, OSError):
-        return "cli:unknown"
-
-
 def _open(home: Home) -> sqlite_utils.Database:
-    from registry.api.operators import ensure_schema
-
     home.config()  # a clear error if this is not a registry home
-    db = store.open_store(home.db_path)
-    ensure_schema(db)
-    return db
+    return store.open_store(home.db_path)
 
 
 @click.command()
@@ -80,18 +68,23 @@ def serve(home: Home, host: str, port: int, workers: int | None, publish_dir: st
 
 @click.group()
 def operators() -> None:
-    """Operator accounts of the admin API (clerk, officer, admin)."""
+    """Operator accounts (clerk, officer, admin) of the CLI and the admin API."""
 
 
 @operators.command("add")
 @click.option("--name", required=True, help="Letters, digits and . _ @ - (up to 64).")
 @click.option("--role", required=True, type=click.Choice(["clerk", "officer", "admin"]))
+@click.option("--person", required=True, help="The staff number of the person behind the account: one active "
+              "account per person.")
 @click.pass_obj
-def operators_add(home: Home, name: str, role: str) -> None:
-    """Add an operator and print its token. The token is shown this once; only its hash is kept."""
-    from registry.api.operators import add_operator
+def operators_add(home: Home, name: str, role: str, person: str) -> None:
+    """Add an operator and print its token. The token is shown this once; only its hash is kept. Needs an
+    admin's token, except for the registry's first operator (an admin)."""
+    from registry.office.operators import add_operator
+    from registry.office_auth import current_operator
 
-    added, token = add_operator(_open(home), name, role, _now(), _cli_user())
+    db = _open(home)
+    added, token = add_operator(db, name, role, person, _now(), current_operator(db, required=False))
     click.echo(f"operator {added.name} ({added.role.value}) added; its token (shown once, keep it secret):",
                err=True)
     click.echo(token)
@@ -103,7 +96,7 @@ def operators_add(home: Home, name: str, role: str) -> None:
 @click.pass_obj
 def operators_list(home: Home, include_revoked: bool, as_json: bool) -> None:
     """Operators: name, role, when created and by whom (never their tokens)."""
-    from registry.api.operators import list_operators
+    from registry.office.operators import list_operators
 
     found = list_operators(_open(home), include_revoked)
     if as_json:
@@ -112,17 +105,20 @@ def operators_list(home: Home, include_revoked: bool, as_json: bool) -> None:
     for op in found:
         when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(op["created_at"]))
         revoked = f"  revoked {time.strftime('%Y-%m-%d', time.gmtime(op['revoked_at']))}" if op["revoked_at"] else ""
-        click.echo(f"{op['name']:24} {op['role']:8} created {when} by {op['created_by']}{revoked}")
+        click.echo(f"{op['name']:24} {op['role']:8} person {op['person']:12} created {when} by "
+                   f"{op['created_by']}{revoked}")
 
 
 @operators.command("revoke")
 @click.argument("name")
 @click.pass_obj
 def operators_revoke(home: Home, name: str) -> None:
-    """Revoke NAME's token at once (the record stays, for the audit trail)."""
-    from registry.api.operators import revoke_operator
+    """Revoke NAME's token at once (the record stays, for the audit trail). Needs an admin's token."""
+    from registry.office.operators import revoke_operator
+    from registry.office_auth import current_operator
 
-    revoke_operator(_open(home), name, _now(), _cli_user())
+    db = _open(home)
+    revoke_operator(db, name, _now(), current_operator(db))  # type: ignore[arg-type]
     click.echo(f"operator {name} revoked")
 
 

@@ -39,10 +39,13 @@ def now() -> int:
     required=True,
     help=f"Registry home directory (default: ${HOME_ENV}).",
 )
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A file holding the acting operator's token (default: $PERMIT_REGISTRY_TOKEN).")
 @click.pass_context
-def cli(ctx: click.Context, home: Path) -> None:
-    """Issue and manage permanent-residence permits."""
+def cli(ctx: click.Context, home: Path, token_file: Path | None) -> None:
+    """Issue and manage permanent-residence permits. Every change is made by an authenticated operator."""
     ctx.obj = Home(home, _ask_passphrase)
+    ctx.meta["registry.token_file"] = token_file
 
 
 @cli.command()
@@ -61,9 +64,10 @@ def init(home: Home, authority: str, status_uri: str, alg: str) -> None:
     passphrase = passphrase_from_env() or _ask_passphrase(confirm=True)
     store = KeyStore.create(home.path, passphrase, now(), algorithms.algorithm_id(alg))
     from registry import store as permit_store
+    from registry.office.policy import DEFAULT_POLICY
 
     permit_store.open_store(home.db_path)
-    home.write_config(Config(authority=authority, status_uri=status_uri))
+    home.write_config(Config(authority=authority, status_uri=status_uri, office=DEFAULT_POLICY.to_json()))
     click.echo(f"registry home {home.path} created; root key {store.root.kid.hex()}, "
                f"permit key {store.active(KeyUse.PERMIT).kid.hex()}")
 
@@ -147,9 +151,10 @@ def _register_office_commands() -> None:
     from registry.card_cli import COMMANDS as CARD_COMMANDS
     from registry.identity_cli import COMMANDS as IDENTITY_COMMANDS
     from registry.office_cli import COMMANDS
+    from registry.office_cli_batch import COMMANDS as BATCH_COMMANDS
+    from registry.office_cli_rules import COMMANDS as RULE_COMMANDS
 
-    # card_cli's `card` (refuses a card of a permit that is not active, unless --void) replaces office_cli's
-    for command in [*COMMANDS, *API_COMMANDS, *IDENTITY_COMMANDS, *CARD_COMMANDS]:
+    for command in [*COMMANDS, *BATCH_COMMANDS, *RULE_COMMANDS, *API_COMMANDS, *IDENTITY_COMMANDS, *CARD_COMMANDS]:
         cli.add_command(command)
 
 

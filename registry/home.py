@@ -24,6 +24,7 @@ class Config:
     trust_list_days: int = 7
     status_ttl: int = 3600  # seconds a status list's word stands; publish at least this often
     status_list_hours: int = 48  # after this a status list is expired and verifiers report STATUS_UNKNOWN
+    office: dict = field(default_factory=dict)  # the office's policy (registry/office/policy.py): four eyes, bars
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)

@@ -13,21 +13,17 @@ Assumptions (the lead documents them):
 
 from __future__ import annotations
 
-import hashlib
-import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 import sqlite_utils
 
 from keys.algorithms import PrivateKey
-from keys.errors import PermitError, Reason
 from keys.trustlist import KeyUse
 from registry.encode import encode_permit
 from registry.home import Home
 from registry.numbers import allocate_number, allocate_status_entry
-from registry.store import one, write_transaction
+from registry.office.record import Acting, record_event
 from registry.validation import Application
 from verifier import base45
 from verifier.permit import PREFIX, Permit, day_start, local_date
@@ -71,13 +67,16 @@ def validity(birth: date, now: int) -> tuple[int, int]:
     return day_start(issued), day_start(_anniversary(issued, years))
 
 
-def applicant_key(app: Application) -> str:
-    """The import key of an application: its `ref`, or a fingerprint of who the applicant is."""
-    if app.ref:
-        return "ref:" + app.ref
-    parts = [app.surname, app.given_names, app.birth_date.isoformat(), app.nationality, app.sex]
-    text = "|".join(unicodedata.normalize("NFC", p).casefold() for p in parts)
-    return "fp:" + hashlib.sha256(text.encode()).hexdigest()
+def applicant_key(app: Application) -> str | None:
+    """The application reference key (`ref:...`), kept UNIQUE in the register: the same reference is never
+    issued twice. Without a reference, who the applicant is is the passport identity (`passport_key`);
+    a fingerprint of name, birth date, nationality and sex would merge two different people."""
+    return "ref:" + app.ref if app.ref else None
+
+
+def passport_key(country: str, number: str) -> str:
+    """The passport identity of a person: issuing country and passport number."""
+    return f"{country}:{number}"
 
 
 def payload_text(payload: bytes) -> str:
@@ -109,40 +108,20 @@ def sign_card(db: sqlite_utils.Database, holder: dict, serial: int, valid: tuple
     return card
 
 
-def add_event(db: sqlite_utils.Database, number: str, action: str, from_state: str | None, to_state: str,
-              now: int, actor: str, reason: str | None = None, note: str | None = None,
-              card_serial: int | None = None, detail: dict | None = None) -> None:
-    db.execute(
-        "INSERT INTO events (number, card_serial, action, from_state, to_state, at, actor, reason, note, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (number, card_serial, action, from_state, to_state, now, actor, reason, note,
-         json.dumps(detail, sort_keys=True) if detail else None),
-    )
-
-
-def issue_in_transaction(db: sqlite_utils.Database, app: Application, signing: Signing, now: int, actor: str,
-                         note: str | None = None, key: str | None = None) -> str:
-    """Issue one permit inside the caller's write transaction; returns its number."""
+def issue_in_transaction(db: sqlite_utils.Database, app: Application, signing: Signing, now: int,
+                         acting: Acting) -> str:
+    """Issue one permit inside the caller's write transaction (the office has checked its rules); returns
+    its number."""
     numbered = allocate_number(db, app.province, app.nationality, app.birth_date, app.sex)
     holder = {
         "number": numbered, "surname": app.surname, "given_names": app.given_names,
         "chinese_name": app.chinese_name, "sex": app.sex, "birth_date": app.birth_date.isoformat(),
         "nationality": app.nationality, "province": app.province, "category": app.category,
-        "photo": app.photo, "photo_type": app.photo_type, "state": ACTIVE, "applicant_key": key,
-        "created_at": now,
+        "photo": app.photo, "photo_type": app.photo_type, "state": ACTIVE, "applicant_key": applicant_key(app),
+        "created_at": now, "passport_country": app.passport_country, "passport_number": app.passport_number,
     }
     db.execute(f"INSERT INTO permits ({', '.join(holder)}) VALUES ({', '.join('?' * len(holder))})",
                list(holder.values()))
     card = sign_card(db, holder, 1, validity(app.birth_date, now), now, signing, 0, "issue")
-    add_event(db, numbered, "issue", None, ACTIVE, now, actor, note=note, card_serial=card["serial"])
+    record_event(db, acting.event("issue", now, number=numbered, to_state=ACTIVE, card_serial=card["serial"]))
     return numbered
-
-
-def issue_permit(db: sqlite_utils.Database, app: Application, signing: Signing, now: int, actor: str,
-                 note: str | None = None) -> str:
-    """Issue one permit in its own transaction. With a `ref`, a second issue of the same ref is refused."""
-    key = applicant_key(app) if app.ref else None
-    with write_transaction(db):
-        if key and one(db, "SELECT number FROM permits WHERE applicant_key = ?", (key,)):
-            raise PermitError(f"reference {app.ref} was already issued a permit; nothing was changed", Reason.USAGE)
-        return issue_in_transaction(db, app, signing, now, actor, note, key)

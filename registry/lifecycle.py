@@ -4,7 +4,8 @@ States: active, suspended, revoked, surrendered, deceased, expired. `expired` is
 reading: an active permit whose current card is past its validity reads as expired, and is treated as
 expired by every transition (so it can be renewed but not replaced or suspended); `expire` records it.
 
-Each transition, in one write transaction: checks the table below (a refusal says why), updates the
+Each transition, inside the write transaction the office service (registry/office/) opens for the act:
+checks the table below (a refusal says why), updates the
 permit's state, signs a new card when the action makes one (renew, replace, reissue: the old card is
 superseded), sets the 2-bit status value of the card's status-list entry, and appends the event.
 
@@ -19,13 +20,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 
 import sqlite_utils
 
 from keys.errors import PermitError, Reason
-from registry.issuance import Signing, add_event, sign_card, validity
+from registry.issuance import Signing, sign_card, validity
+from registry.office.policy import GROUNDS, REPLACE_REASONS
+from registry.office.record import Acting, record_event
 from registry.store import StoreError, one, rows, translate_errors, write_transaction
 from verifier.permit import day_start, local_date
 
@@ -51,15 +53,7 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = {
 _VERB = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated", "surrender": "surrendered",
          "record-death": "recorded as deceased", "renew": "renewed", "replace": "replaced",
          "expire": "recorded as expired", "reissue": "re-issued"}
-REVOCATION_GROUNDS: Mapping[str, str] = {
-    "national-security": "threat to national security or interests",
-    "expelled": "expelled from the country",
-    "fraud": "fraud in the application",
-    "insufficient-residence": "insufficient residence in the country",
-    "talent-authority-withdrawal": "withdrawn by the talent introduction authority",
-    "ineligible": "no longer eligible",
-}
-REPLACE_REASONS = ("lost", "damaged", "data-changed")
+REVOCATION_GROUNDS: Mapping[str, str] = {k: g.description for k, g in GROUNDS.items()}
 # A permit's state as read: an active permit whose current card is past its validity reads as expired.
 STATUS_SQL = "CASE WHEN p.state = 'active' AND c.valid_until <= :now THEN 'expired' ELSE p.state END"
 # Every permit with its read state and current card (append WHERE ...; bind :now).
@@ -76,14 +70,6 @@ class TransitionError(PermitError):
     """The transition is not allowed from the permit's current state, or the permit does not exist."""
 
     reason = Reason.USAGE
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did it, and why, for the event log."""
-
-    name: str
-    note: str | None = None
 
 
 def get_permit(db: sqlite_utils.Database, number: str) -> dict:
@@ -130,49 +116,54 @@ def _new_card(db: sqlite_utils.Database, permit: dict, card: Mapping, valid: tup
     return sign_card(db, permit, card["serial"] + 1, valid, now, signing, STATUS_VALUE[to_state], cause)
 
 
-def transition(db: sqlite_utils.Database, number: str, action: str, now: int, actor: Actor,
-               reason: str | None = None) -> str:
-    """A status-only transition: revoke, suspend, reinstate, surrender, record-death, expire.
-    Returns the new state."""
+def transition(db: sqlite_utils.Database, number: str, action: str, now: int, acting: Acting,
+               reason: str | None = None, detail: Mapping | None = None) -> str:
+    """A status-only transition inside the caller's write transaction: revoke, suspend, reinstate,
+    surrender, record-death, expire. Returns the new state."""
     if action not in TRANSITIONS or action in ("renew", "replace", "reissue"):
         raise TransitionError(f"unknown status transition {action}")
     if action == "revoke" and reason not in REVOCATION_GROUNDS:
         raise TransitionError(f"revocation needs one of the statutory grounds: {', '.join(REVOCATION_GROUNDS)}")
-    with write_transaction(db):
-        permit = get_permit(db, number)
-        card = current_card(db, permit["number"])
-        state = effective_state(permit, card, now)
-        if action == "expire" and state == ACTIVE:
-            until = local_date(card["valid_until"] - 1).isoformat()
-            raise TransitionError(f"permit {permit['number']} is active until {until}; it cannot be recorded as "
-                                  "expired")
-        if action == "expire" and permit["state"] == EXPIRED:
-            raise TransitionError(f"permit {permit['number']} is already recorded as expired")
-        to_state = _target(action, permit["number"], state)
-        db.execute("UPDATE permits SET state = ? WHERE number = ?", (to_state, permit["number"]))
-        _set_value(db, card["id"], STATUS_VALUE[to_state])
-        add_event(db, permit["number"], action, state, to_state, now, actor.name, reason, actor.note, card["serial"])
+    permit = get_permit(db, number)
+    card = current_card(db, permit["number"])
+    state = check(db, permit, action, now)
+    to_state = TRANSITIONS[action][state]
+    db.execute("UPDATE permits SET state = ? WHERE number = ?", (to_state, permit["number"]))
+    _set_value(db, card["id"], STATUS_VALUE[to_state])
+    record_event(db, acting.event(action, now, number=permit["number"], from_state=state, to_state=to_state,
+                                  reason=reason, card_serial=card["serial"], detail=detail))
     return to_state
 
 
-def renew(db: sqlite_utils.Database, number: str, now: int, actor: Actor, signing: Signing) -> int:
-    """A new card with a new validity window; returns its serial."""
-    with write_transaction(db):
-        permit = get_permit(db, number)
-        card = current_card(db, permit["number"])
-        state = effective_state(permit, card, now)
-        to_state = _target("renew", permit["number"], state)
-        valid = validity(date.fromisoformat(permit["birth_date"]), now)
-        db.execute("UPDATE permits SET state = ? WHERE number = ?", (to_state, permit["number"]))
-        new = _new_card(db, permit, card, valid, now, signing, to_state, "renew")
-        add_event(db, permit["number"], "renew", state, to_state, now, actor.name, None, actor.note, new["serial"])
+def check(db: sqlite_utils.Database, permit: Mapping, action: str, now: int) -> str:
+    """The permit's state if `action` is allowed from it; a TransitionError saying why not otherwise."""
+    card = current_card(db, permit["number"])
+    state = effective_state(permit, card, now)
+    if action == "expire" and state == ACTIVE:
+        until = local_date(card["valid_until"] - 1).isoformat()
+        raise TransitionError(f"permit {permit['number']} is active until {until}; it cannot be recorded as expired")
+    if action == "expire" and permit["state"] == EXPIRED:
+        raise TransitionError(f"permit {permit['number']} is already recorded as expired")
+    _target(action, permit["number"], state)
+    return state
+
+
+def renew(db: sqlite_utils.Database, number: str, now: int, acting: Acting, signing: Signing,
+          detail: Mapping | None = None) -> int:
+    """A new card with a new validity window, inside the caller's transaction; returns its serial."""
+    permit = get_permit(db, number)
+    card = current_card(db, permit["number"])
+    state = check(db, permit, "renew", now)
+    to_state = TRANSITIONS["renew"][state]
+    valid = validity(date.fromisoformat(permit["birth_date"]), now)
+    db.execute("UPDATE permits SET state = ? WHERE number = ?", (to_state, permit["number"]))
+    new = _new_card(db, permit, card, valid, now, signing, to_state, "renew")
+    record_event(db, acting.event("renew", now, number=permit["number"], from_state=state, to_state=to_state,
+                                  card_serial=new["serial"], detail=detail))
     return new["serial"]
 
 
-def replace(db: sqlite_utils.Database, number: str, why: str, changes: Mapping[str, object], now: int,
-            actor: Actor, signing: Signing) -> int:
-    """A new card for a lost or damaged one, or with changed data (`changes`: already validated values of
-    CHANGEABLE fields). Keeps the expiry; returns the new serial."""
+def check_replacement(why: str, changes: Mapping[str, object]) -> None:
     if why not in REPLACE_REASONS:
         raise TransitionError(f"a replacement reason is one of {', '.join(REPLACE_REASONS)}")
     unknown = sorted(set(changes) - set(CHANGEABLE))
@@ -183,24 +174,30 @@ def replace(db: sqlite_utils.Database, number: str, why: str, changes: Mapping[s
         raise TransitionError("a data-changed replacement needs at least one changed field")
     if why != "data-changed" and changes:
         raise TransitionError(f"a replacement for a {why} card keeps the data; use --reason data-changed")
-    with write_transaction(db):
-        permit = get_permit(db, number)
-        card = current_card(db, permit["number"])
-        state = effective_state(permit, card, now)
-        to_state = _target("replace", permit["number"], state)
-        if changes:
-            sets = ", ".join(f"{k} = ?" for k in changes)
-            db.execute(f"UPDATE permits SET {sets} WHERE number = ?", [*changes.values(), permit["number"]])
-            permit = get_permit(db, permit["number"])
-        valid = (day_start(local_date(now)), card["valid_until"])
-        new = _new_card(db, permit, card, valid, now, signing, to_state, f"replace:{why}")
-        detail = {"changed": sorted(k for k in changes if k != "photo_type")} if changes else None
-        add_event(db, permit["number"], "replace", state, to_state, now, actor.name, why, actor.note,
-                  new["serial"], detail)
+
+
+def replace(db: sqlite_utils.Database, number: str, why: str, changes: Mapping[str, object], now: int,
+            acting: Acting, signing: Signing) -> int:
+    """A new card for a lost or damaged one, or with changed data (`changes`: already validated values of
+    CHANGEABLE fields), inside the caller's transaction. Keeps the expiry; returns the new serial."""
+    check_replacement(why, changes)
+    permit = get_permit(db, number)
+    card = current_card(db, permit["number"])
+    state = check(db, permit, "replace", now)
+    to_state = TRANSITIONS["replace"][state]
+    if changes:
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        db.execute(f"UPDATE permits SET {sets} WHERE number = ?", [*changes.values(), permit["number"]])
+        permit = get_permit(db, permit["number"])
+    valid = (day_start(local_date(now)), card["valid_until"])
+    new = _new_card(db, permit, card, valid, now, signing, to_state, f"replace:{why}")
+    detail = {"changed": sorted(k for k in changes if k != "photo_type")} if changes else None
+    record_event(db, acting.event("replace", now, number=permit["number"], from_state=state, to_state=to_state,
+                                  reason=why, card_serial=new["serial"], detail=detail))
     return new["serial"]
 
 
-def reissue(db: sqlite_utils.Database, kid_hex: str, now: int, actor: Actor, signing: Signing,
+def reissue(db: sqlite_utils.Database, kid_hex: str, now: int, acting: Acting, signing: Signing,
             batch: int = REISSUE_BATCH) -> int:
     """Re-sign every current card signed by `kid_hex` (of permits still active or suspended and not past
     expiry) with `signing`, one transaction per batch. Same number and validity, serial + 1. Returns how
@@ -219,22 +216,24 @@ def reissue(db: sqlite_utils.Database, kid_hex: str, now: int, actor: Actor, sig
                 to_state = _target("reissue", permit["number"], permit["state"])
                 new = _new_card(db, permit, card, (card["valid_from"], card["valid_until"]), now, signing,
                                 to_state, "reissue")
-                add_event(db, permit["number"], "reissue", permit["state"], to_state, now, actor.name,
-                          f"key {kid_hex}", actor.note, new["serial"], {"old_kid": kid_hex,
-                                                                         "new_kid": signing.kid.hex()})
+                record_event(db, acting.event("reissue", now, number=permit["number"], from_state=permit["state"],
+                                              to_state=to_state, reason=f"key {kid_hex}", card_serial=new["serial"],
+                                              detail={"old_kid": kid_hex, "new_kid": signing.kid.hex()}))
         done += len(todo)
         if len(todo) < batch:
             return done
         time.sleep(BATCH_PAUSE)
 
 
-def expire_all(db: sqlite_utils.Database, now: int, actor: Actor) -> list[str]:
-    """Record `expire` for every active permit whose current card is past its validity."""
+def expire_all(db: sqlite_utils.Database, now: int, acting: Acting) -> list[str]:
+    """Record `expire` for every active permit whose current card is past its validity (one transaction
+    per permit)."""
     due = [r["number"] for r in rows(db, "SELECT permits.number FROM permits JOIN cards USING (number) "
                                      "WHERE permits.state = ? AND cards.state = 'current' AND cards.valid_until <= ?",
                                      (ACTIVE, now))]
     for numbered in due:
-        transition(db, numbered, "expire", now, actor)
+        with write_transaction(db):
+            transition(db, numbered, "expire", now, acting)
     return due
 
 

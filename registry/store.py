@@ -6,7 +6,15 @@ Tables (created by the migrations below):
   signed COSE_Sign1 bytes (QR images are rendered from them on demand, never stored).
 - `allocations`: status-list entries (list id, index) with their current 2-bit value, one per card.
 - `status_lists`: the lists allocated so far and how many entries each has handed out.
-- `events`: the append-only log of every issuance and transition. Triggers refuse UPDATE and DELETE.
+- `events`: the append-only log of every act of the office, each naming the authenticated operator who
+  acted (`operator_id`) and, where the policy asked for one, the officer who approved (`approver_id`).
+  Triggers refuse UPDATE and DELETE, and an INSERT without an operator. Written only through
+  `registry.office.record.record_event`.
+- `operators`: the office's operators (clerk, officer, admin), each bound to one person reference, with
+  the SHA-256 of their token. `api_calls`: every admin API call (registry/api/operators.py).
+- `proposals`: acts waiting for a second operator's approval (four eyes).
+- `bars`: re-application bars left by revocations; `appeals`: reconsideration and litigation against a
+  revocation or suspension; `presence`: days present in the country per permit and calendar year.
 
 Every write goes through `write_transaction` (`BEGIN IMMEDIATE`): allocation of numbers, card serials and
 status indexes happens while holding the write lock, and the UNIQUE indexes are the second line of
@@ -19,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -138,6 +147,154 @@ def _initial(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_SCHEMA_2 = [
+    # Operators move into the store's own schema (the office's CLI acts as one too); IF NOT EXISTS because
+    # the admin API's migration set may already have made them in an older store.
+    """CREATE TABLE IF NOT EXISTS operators (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('clerk', 'officer', 'admin')),
+        token_hash TEXT NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at INTEGER,
+        revoked_by TEXT
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS operators_one_active_name ON operators (name) WHERE revoked_at IS NULL",
+    """CREATE TABLE IF NOT EXISTS api_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        operator TEXT,
+        role TEXT,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        query TEXT,
+        permission TEXT,
+        number TEXT,
+        status INTEGER NOT NULL,
+        reason TEXT,
+        remote_addr TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS api_calls_number ON api_calls (number, id)",
+    "CREATE INDEX IF NOT EXISTS api_calls_operator ON api_calls (operator, id)",
+    """CREATE TRIGGER IF NOT EXISTS api_calls_no_update BEFORE UPDATE ON api_calls
+       BEGIN SELECT RAISE(ABORT, 'api_calls is append-only: UPDATE is not allowed'); END""",
+    """CREATE TRIGGER IF NOT EXISTS api_calls_no_delete BEFORE DELETE ON api_calls
+       BEGIN SELECT RAISE(ABORT, 'api_calls is append-only: DELETE is not allowed'); END""",
+]
+_SCHEMA_2_AFTER = [
+    # One person, one active account: two accounts for one person could approve each other's proposals.
+    "CREATE UNIQUE INDEX operators_one_active_person ON operators (person) WHERE revoked_at IS NULL",
+    "ALTER TABLE permits ADD COLUMN passport_country TEXT",
+    "ALTER TABLE permits ADD COLUMN passport_number TEXT",
+    "CREATE INDEX permits_passport ON permits (passport_country, passport_number)",
+    # events, rebuilt: a permit number is optional (an operator's enrolment, a proposal to issue), and
+    # every new row names an operator id (legacy rows keep their typed actor and no id).
+    """CREATE TABLE events_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        number TEXT REFERENCES permits (number),
+        card_serial INTEGER,
+        action TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL CHECK (length(actor) > 0),
+        reason TEXT,
+        note TEXT,
+        detail TEXT,
+        operator_id INTEGER REFERENCES operators (id),
+        approver_id INTEGER REFERENCES operators (id),
+        proposal_id INTEGER
+    )""",
+    "INSERT INTO events_v2 (id, number, card_serial, action, from_state, to_state, at, actor, reason, note, detail) "
+    "SELECT id, number, card_serial, action, from_state, to_state, at, actor, reason, note, detail FROM events",
+    "DROP TABLE events",
+    "ALTER TABLE events_v2 RENAME TO events",
+    "CREATE INDEX events_number ON events (number, id)",
+    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is not allowed'); END""",
+    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE is not allowed'); END""",
+    """CREATE TRIGGER events_need_an_operator BEFORE INSERT ON events WHEN NEW.operator_id IS NULL
+       BEGIN SELECT RAISE(ABORT, 'every event names the authenticated operator who acted'); END""",
+    """CREATE TABLE proposals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        act TEXT NOT NULL,
+        number TEXT REFERENCES permits (number),
+        params TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        passport_key TEXT,
+        ref TEXT,
+        batch TEXT,
+        proposed_by INTEGER NOT NULL REFERENCES operators (id),
+        proposed_at INTEGER NOT NULL,
+        note TEXT,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+        decided_by INTEGER REFERENCES operators (id),
+        decided_at INTEGER,
+        result TEXT
+    )""",
+    "CREATE INDEX proposals_state ON proposals (state, id)",
+    "CREATE INDEX proposals_passport ON proposals (passport_key) WHERE state = 'pending'",
+    "CREATE INDEX proposals_ref ON proposals (ref) WHERE state = 'pending'",
+    """CREATE TABLE bars (
+        id INTEGER PRIMARY KEY,
+        passport_country TEXT NOT NULL,
+        passport_number TEXT NOT NULL,
+        number TEXT NOT NULL REFERENCES permits (number),
+        ground TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        until_day TEXT NOT NULL,
+        lifted_at INTEGER,
+        lifted_by_appeal INTEGER
+    )""",
+    "CREATE INDEX bars_passport ON bars (passport_country, passport_number)",
+    """CREATE TABLE appeals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        number TEXT NOT NULL REFERENCES permits (number),
+        kind TEXT NOT NULL CHECK (kind IN ('reconsideration', 'litigation')),
+        against_event INTEGER NOT NULL REFERENCES events (id),
+        against_action TEXT NOT NULL,
+        decision_day TEXT NOT NULL,
+        filed_day TEXT NOT NULL,
+        window_end TEXT NOT NULL,
+        due_day TEXT NOT NULL,
+        case_ref TEXT NOT NULL,
+        outcome TEXT CHECK (outcome IN ('upheld', 'overturned')),
+        decided_day TEXT,
+        recorded_at INTEGER NOT NULL,
+        UNIQUE (kind, case_ref)
+    )""",
+    "CREATE INDEX appeals_number ON appeals (number, id)",
+    """CREATE TABLE presence (
+        number TEXT NOT NULL REFERENCES permits (number),
+        year INTEGER NOT NULL,
+        days INTEGER NOT NULL CHECK (days BETWEEN 0 AND 366),
+        source TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (number, year)
+    )""",
+]
+
+
+@MIGRATIONS(name="0002_office_service")
+def _office_service(db: sqlite_utils.Database) -> None:
+    for statement in _SCHEMA_2:
+        db.execute(statement)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(operators)").fetchall()}
+    if "person" not in columns:
+        db.execute("ALTER TABLE operators ADD COLUMN person TEXT")
+    # Operators enrolled before persons were bound: each is taken as a person of its own until re-enrolled.
+    db.execute("UPDATE operators SET person = 'legacy:' || id WHERE person IS NULL")
+    for statement in _SCHEMA_2_AFTER:
+        db.execute(statement)
+
+
+def fold_text(text: str | None) -> str | None:
+    """Text compared without regard to case or Unicode normal form (name searches): NFC + casefold."""
+    return None if text is None else unicodedata.normalize("NFC", text).casefold()
+
+
 def open_store(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
     """Open (creating and migrating as needed) the store at `path`, in WAL mode with a busy timeout."""
     try:
@@ -148,6 +305,7 @@ def open_store(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_uti
         db = sqlite_utils.Database(conn)
         db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         db.execute("PRAGMA foreign_keys = ON")
+        conn.create_function("fold", 1, fold_text, deterministic=True)
         db.enable_wal()
         if MIGRATIONS.pending(db):
             with write_transaction(db):

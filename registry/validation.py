@@ -12,12 +12,16 @@ Rules and assumptions (the lead documents them):
   hyphenation point, common look-alikes, are turned into U+00B7).
 - The birth date is a real date, not after the issue date and not before 1900-01-01.
 - A permanent-residence permit is for foreigners: nationality CHN is refused.
+- The passport (number and issuing country, ICAO 9303 alpha-3) is required: it is who the applicant is
+  for the rule of one active permit per person. The number is kept upper-case without spaces or hyphens,
+  5 to 20 letters and digits. It is kept in the register and never put on the QR.
 - The photo is a JPEG or PNG file of at most MAX_PHOTO_BYTES and MAX_PHOTO_PIXELS, checked with Pillow.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,8 +43,10 @@ MIDDLE_DOT = "\u00b7"
 _DOT_LOOKALIKES = {"\u30fb": MIDDLE_DOT, "\u2027": MIDDLE_DOT, "\uff65": MIDDLE_DOT}
 _NAME_PUNCTUATION = frozenset(" -'")
 FIELDS = ("surname", "given_names", "chinese_name", "sex", "birth_date", "nationality", "province",
-          "category", "photo", "ref")
-REQUIRED = ("surname", "given_names", "sex", "birth_date", "nationality", "province", "category")
+          "category", "passport_number", "passport_country", "photo", "ref")
+REQUIRED = ("surname", "given_names", "sex", "birth_date", "nationality", "province", "category",
+            "passport_number", "passport_country")
+PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{5,20}")
 
 
 class ValidationError(PermitError):
@@ -64,6 +70,8 @@ class Application:
     nationality: str
     province: str
     category: str
+    passport_number: str
+    passport_country: str
     photo: bytes | None = None
     photo_type: str | None = None
     ref: str | None = None
@@ -103,10 +111,23 @@ def chinese_name(value: str) -> tuple[str | None, str | None]:
     return text, None
 
 
+def passport_number(value: str) -> tuple[str | None, str | None]:
+    """(normalised passport number, None) or (None, why it is refused)."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", value).upper() if ch not in " -")
+    if not PASSPORT_NUMBER.fullmatch(text):
+        return None, "must be 5 to 20 letters and digits (spaces and hyphens are ignored)"
+    return text, None
+
+
+def passport_country(value: str) -> tuple[str | None, str | None]:
+    code = value.strip().upper()
+    if not countries.is_alpha3(code):
+        return None, "must be the ISO 3166-1 alpha-3 code of the issuing country"
+    return code, None
+
+
 def read_photo(path: Path) -> tuple[bytes, str]:
     """The photo's bytes and its type ('jpeg' or 'png'); raises ValueError saying why it is refused."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         size = path.stat().st_size
         if size > MAX_PHOTO_BYTES:
@@ -114,6 +135,13 @@ def read_photo(path: Path) -> tuple[bytes, str]:
         data = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot be read: {exc.strerror}") from None
+    return check_photo(data)
+
+
+def check_photo(data: bytes) -> tuple[bytes, str]:
+    """The same checks on bytes already read (a photo sent over HTTP)."""
+    from PIL import Image, UnidentifiedImageError
+
     if len(data) > MAX_PHOTO_BYTES:
         raise ValueError(f"is more than {MAX_PHOTO_BYTES} bytes")
     try:
@@ -192,6 +220,11 @@ def validate_application(raw: Mapping[str, object], now: int, base_dir: Path | N
         out["category"] = values["category"].strip().lower()  # type: ignore[union-attr]
         if out["category"] not in CATEGORIES:
             problems.append(("category", f"must be one of {', '.join(CATEGORIES)}"))
+    for name, check in (("passport_number", passport_number), ("passport_country", passport_country)):
+        if values[name] is not None:
+            out[name], why = check(values[name])  # type: ignore[arg-type]
+            if why:
+                problems.append((name, why))
     if values["photo"] is not None:
         path = Path(values["photo"])  # type: ignore[arg-type]
         if base_dir is not None and not path.is_absolute():

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from helpers import make_permit
+from office_adapters import enrol
 from PIL import Image, ImageDraw, ImageFilter
-from test_registry_cli import run
+from test_registry_cli import FLAGS, TOKENS, approved, run
 
 from registry import card, card_text
 from registry.card import RenderError, render_card
@@ -126,15 +127,15 @@ def test_only_an_active_permits_current_card_prints_without_void(state: str, cur
 
 
 def test_registry_card_refuses_a_revoked_permit_unless_void(registry_home: Path, tmp_path: Path) -> None:
-    from test_registry_cli import FLAGS
-
-    n = run(registry_home, "issue", *FLAGS).output.strip()
+    TOKENS.clear()
+    TOKENS.update(enrol(registry_home))
+    n = approved(registry_home, "issue", *FLAGS)
     run(registry_home, "card", n, "-o", str(tmp_path / "ok.pdf"))
     assert (tmp_path / "ok.pdf").read_bytes().startswith(b"%PDF-")
     assert "card 2" in run(registry_home, "renew", n).output
     old = run(registry_home, "card", n, "--card", "1", "-o", str(tmp_path / "old.png"), ok=False)
     assert old.exit_code == 1 and "superseded" in str(old.exception or old.output)
-    run(registry_home, "revoke", n, "--reason", "fraud")
+    approved(registry_home, "revoke", n, "--reason", "fraud", who="officer")
     refused = run(registry_home, "card", n, "-o", str(tmp_path / "revoked.pdf"), ok=False)
     assert refused.exit_code == 1 and not (tmp_path / "revoked.pdf").exists()  # nothing written
     marked = run(registry_home, "card", n, "-o", str(tmp_path / "revoked.pdf"), "--void")

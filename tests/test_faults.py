@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from office_adapters import run_registry
 
 from keys.errors import PermitError
 from verifier.cache import Cache
@@ -22,8 +23,7 @@ ENV = {**os.environ, "PERMIT_REGISTRY_PASSPHRASE": "correct horse battery staple
 
 
 def registry(*args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "registry.cli", *args], capture_output=True, text=True, env=ENV,
-                          cwd=ROOT, timeout=120)
+    proc = run_registry(list(args), ENV, ROOT)  # as an enrolled officer, with a second one approving
     assert proc.returncode == 0, proc.stderr
     return proc
 

@@ -8,7 +8,20 @@ import json
 from pathlib import Path
 
 import pytest
-from test_registry_api import MISSING, MULLER, SMITH, act, app, auth, client, clock, issue, run_cli, tokens  # noqa: F401
+from test_registry_api import (  # noqa: F401 - fixtures, _approver autouse
+    MISSING,
+    MULLER,
+    SMITH,
+    _approver,
+    act,
+    app,
+    auth,
+    client,
+    clock,
+    issue,
+    run_cli,
+    tokens,
+)
 
 from registry import identity
 from registry.store import open_store

@@ -30,9 +30,11 @@ from registry.home import Home
 from registry.store import open_store
 
 SMITH = {"surname": "SMITH", "given_names": "JOHN PAUL", "sex": "M", "birth_date": "1979-11-03",
-         "nationality": "USA", "province": "11", "category": "talent"}
+         "nationality": "USA", "province": "11", "category": "talent", "passport_number": "A12345678",
+         "passport_country": "USA"}
 MULLER = {"surname": "MÜLLER", "given_names": "ANNA MARIA", "chinese_name": "穆安娜", "sex": "F",
-          "birth_date": "1985-04-12", "nationality": "DEU", "province": "31", "category": "employment"}
+          "birth_date": "1985-04-12", "nationality": "DEU", "province": "31", "category": "employment",
+          "passport_number": "C01X00T47", "passport_country": "DEU"}
 PROBLEM = "application/problem+json"
 MISSING = "911840197911030015"  # well-formed, never issued in these tests
 
@@ -43,14 +45,16 @@ def registry_group() -> click.Group:
                        commands={**cli.commands, **{c.name: c for c in COMMANDS}})
 
 
-def run_cli(home: Path, *args: str) -> click.testing.Result:
-    result = CliRunner().invoke(registry_group(), ["--home", str(home), *args], catch_exceptions=False)
+def run_cli(home: Path, *args: str, token: str | None = None) -> click.testing.Result:
+    result = CliRunner().invoke(registry_group(), ["--home", str(home), *args], catch_exceptions=False,
+                                env={"PERMIT_REGISTRY_TOKEN": token or ""})
     assert result.exit_code == 0, result.output
     return result
 
 
-def add_operator(home: Path, name: str, role: str) -> str:
-    return run_cli(home, "operators", "add", "--name", name, "--role", role).stdout.strip()
+def add_operator(home: Path, name: str, role: str, person: str, admin: str | None = None) -> str:
+    return run_cli(home, "operators", "add", "--name", name, "--role", role, "--person", person,
+                   token=admin).stdout.strip()
 
 
 class Clock:
@@ -79,13 +83,14 @@ def client(app):
 
 @pytest.fixture
 def tokens(registry_home: Path, client) -> dict[str, str]:
-    """admin and clerk made with the CLI, officer made by the admin over HTTP."""
-    found = {"admin": add_operator(registry_home, "root-admin", "admin"),
-             "clerk": add_operator(registry_home, "carol.clerk", "clerk")}
-    r = client.post("/admin/v1/operators", json={"name": "oscar.officer", "role": "officer"},
-                    headers=auth(found["admin"]))
-    assert r.status_code == 201, r.json
-    found["officer"] = r.json["token"]
+    """admin (the bootstrap) and clerk made with the CLI, the officers made by the admin over HTTP."""
+    found = {"admin": add_operator(registry_home, "root-admin", "admin", "S-0001")}
+    found["clerk"] = add_operator(registry_home, "carol.clerk", "clerk", "S-0002", found["admin"])
+    for role, name, person in (("officer", "oscar.officer", "S-0003"), ("officer2", "olga.officer", "S-0004")):
+        r = client.post("/admin/v1/operators", json={"name": name, "role": "officer", "person": person},
+                        headers=auth(found["admin"]))
+        assert r.status_code == 201, r.json
+        found[role] = r.json["token"]
     return found
 
 
@@ -105,15 +110,35 @@ def assert_problem(r, status: int, reason: str | None = None) -> dict:
     return body
 
 
+APPROVER: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _approver(request) -> None:
+    APPROVER.clear()
+    if "tokens" in request.fixturenames:
+        APPROVER["token"] = request.getfixturevalue("tokens")["officer2"]
+
+
+def approve(client, r, approver: str | None = None):
+    """Approve the proposal of a 202 answer as the second officer; the approval's answer."""
+    assert r.status_code == 202, r.get_data(as_text=True)
+    done = client.post(f"/admin/v1/pending/{r.json['proposal']}/approve", headers=auth(approver or APPROVER["token"]))
+    assert done.status_code == 200, done.get_data(as_text=True)
+    return done
+
+
 def issue(client, token: str, applicant: dict | None = None, **extra: object) -> str:
+    """Propose as `token`, approve as the second officer (issuance is under four eyes by default)."""
     r = client.post("/admin/v1/permits", json={**(applicant or SMITH), **extra}, headers=auth(token))
-    assert r.status_code == 201, r.get_data(as_text=True)
-    assert r.headers["Location"].endswith(r.json["number"])
-    return r.json["number"]
+    return approve(client, r).json["number"]
 
 
 def act(client, token: str, number: str, action: str, body: dict | None = None, status: int = 200):
+    """An act; one under four eyes (202) is approved by the second officer."""
     r = client.post(f"/admin/v1/permits/{number}/{action}", json=body or {}, headers=auth(token))
+    if r.status_code == 202 and status == 200:
+        return approve(client, r)
     assert r.status_code == status, r.get_data(as_text=True)
     return r
 
@@ -156,13 +181,15 @@ def test_a_permit_life_over_http(client, tokens, clock) -> None:
     assert_problem(client.get(f"/admin/v1/permits/{number}/qr.png?card=9", headers=auth(clerk)), 404)
 
     history = client.get(f"/admin/v1/permits/{number}/history", headers=auth(clerk)).json
-    events = [(e["action"], e["actor"]) for e in history["events"]]
-    assert events == [("issue", "carol.clerk"), ("suspend", "oscar.officer"), ("reinstate", "oscar.officer"),
-                      ("renew", "carol.clerk"), ("replace", "carol.clerk"), ("replace", "carol.clerk"),
-                      ("revoke", "oscar.officer")]
+    events = [(e["action"], e["actor"], e["approver"]) for e in history["events"] if e["action"] != "propose"]
+    olga = "olga.officer"
+    assert events == [("issue", "carol.clerk", olga), ("suspend", "oscar.officer", None),
+                      ("reinstate", "oscar.officer", olga), ("renew", "carol.clerk", None),
+                      ("replace", "carol.clerk", olga), ("replace", "carol.clerk", olga),
+                      ("revoke", "oscar.officer", olga)]
     assert history["events"][0]["note"] == "walk-in" and history["events"][-1]["reason"] == "fraud"
     calls = [(c["method"], c["permission"], c["operator"], c["status"]) for c in history["calls"]]
-    assert ("POST", "issue", "carol.clerk", 201) in calls
+    assert ("POST", "approve", "olga.officer", 200) in calls  # the issuance happened on approval
     assert ("POST", "revoke", "carol.clerk", 403) in calls  # the refusal is recorded too
     assert ("POST", "renew", "carol.clerk", 409) in calls
     assert ("GET", "read", "carol.clerk", 200) in calls
@@ -253,7 +280,7 @@ def test_authentication_and_revoked_tokens(client, tokens, registry_home: Path) 
         assert number not in json.dumps(body) and "SMITH" not in json.dumps(body)
     assert_problem(client.get("/admin/v1/no-such-route"), 401)  # no map of the API before authenticating
 
-    run_cli(registry_home, "operators", "revoke", "carol.clerk")
+    run_cli(registry_home, "operators", "revoke", "carol.clerk", token=tokens["admin"])
     assert_problem(client.get(f"/admin/v1/permits/{number}", headers=auth(tokens["clerk"])), 401)
     r = client.post("/admin/v1/operators/oscar.officer/revoke", headers=auth(tokens["admin"]))
     assert r.status_code == 200
@@ -269,19 +296,32 @@ def test_authentication_and_revoked_tokens(client, tokens, registry_home: Path) 
 
 
 def test_operators_commands(registry_home: Path) -> None:
-    result = CliRunner().invoke(registry_group(), ["--home", str(registry_home), "operators", "add", "--name",
-                                                   "dora", "--role", "clerk"])
-    token = result.stdout.strip()
-    assert result.exit_code == 0 and token.startswith("prt_") and len(token) == 4 + 43
+    first = CliRunner().invoke(registry_group(), ["--home", str(registry_home), "operators", "add", "--name",
+                                                  "dora", "--role", "clerk", "--person", "S-1000"])
+    assert first.exit_code != 0 and "the first operator of a registry is an admin" in str(first.exception)
+    admin = add_operator(registry_home, "root", "admin", "S-0001")
+    assert admin.startswith("prt_") and len(admin) == 4 + 43
+    alone = CliRunner().invoke(registry_group(), ["--home", str(registry_home), "operators", "add", "--name",
+                                                  "eve", "--role", "admin", "--person", "S-6666"])
+    assert alone.exit_code != 0 and "needs an admin's token" in str(alone.exception)  # no second bootstrap
+    token = add_operator(registry_home, "dora", "clerk", "S-1000", admin)
     listed = run_cli(registry_home, "operators", "list", "--json").stdout
-    assert json.loads(listed)[0]["name"] == "dora" and token not in listed and "hash" not in listed
+    assert [o["name"] for o in json.loads(listed)] == ["dora", "root"] and token not in listed
+    assert "hash" not in listed and json.loads(listed)[0]["person"] == "s1000"
     again = CliRunner().invoke(registry_group(), ["--home", str(registry_home), "operators", "add", "--name",
-                                                  "dora", "--role", "officer"])
+                                                  "dora", "--role", "officer", "--person", "S-2000"],
+                               env={"PERMIT_REGISTRY_TOKEN": admin})
     assert again.exit_code != 0 and "already exists" in str(again.exception)
-    run_cli(registry_home, "operators", "revoke", "dora")
-    assert json.loads(run_cli(registry_home, "operators", "list", "--json").stdout) == []
+    by_clerk = CliRunner().invoke(registry_group(), ["--home", str(registry_home), "operators", "revoke", "root"],
+                                  env={"PERMIT_REGISTRY_TOKEN": token})
+    assert by_clerk.exit_code != 0 and "only an admin" in str(by_clerk.exception)
+    run_cli(registry_home, "operators", "revoke", "dora", token=admin)
+    assert [o["name"] for o in json.loads(run_cli(registry_home, "operators", "list", "--json").stdout)] == ["root"]
     assert json.loads(run_cli(registry_home, "operators", "list", "--all", "--json").stdout)[0]["revoked_at"]
-    assert add_operator(registry_home, "dora", "officer") != token  # a new token under the same name
+    assert add_operator(registry_home, "dora", "officer", "S-1000", admin) != token  # a new token, same name
+    db = open_store(registry_home / "registry.db")
+    assert [r["action"] for r in db.query("SELECT action FROM events ORDER BY id")] == [
+        "operator-add", "operator-add", "operator-revoke", "operator-add"]  # enrolment is an event
 
 
 # ---- errors ------------------------------------------------------------------------------------------------
@@ -307,7 +347,7 @@ def test_bad_input_is_problem_json(client, tokens) -> None:
                     headers=clerk)
     errors = {e["field"]: e["detail"] for e in assert_problem(r, 422, "USAGE")["errors"]}
     assert set(errors) == {"note", "actor", "given_names", "sex", "birth_date", "nationality", "province",
-                           "category"}
+                           "category", "passport_number", "passport_country"}
     assert errors["actor"] == "unknown field" and errors["given_names"] == "is required"
     assert all(e["pointer"] == "#/" + e["field"] for e in r.json["errors"])
 
@@ -328,9 +368,13 @@ def test_bad_input_is_problem_json(client, tokens) -> None:
     assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"status", "limit", "nationality", "colour"}
     assert client.get(f"/admin/v1/permits/{number}", headers=clerk).json["card"] == 1  # nothing changed
 
-    r = client.post("/admin/v1/permits", json={**SMITH, "ref": "APP-1"}, headers=clerk)
-    assert r.status_code == 201
-    assert_problem(client.post("/admin/v1/permits", json={**SMITH, "ref": "APP-1"}, headers=clerk), 409)
+    issue(client, tokens["clerk"], MULLER, ref="APP-1")
+    r = client.post("/admin/v1/permits", json={**MULLER, "passport_number": "X1234567", "ref": "APP-1"},
+                    headers=clerk)
+    assert assert_problem(r, 409)["type"].endswith(":ref-issued")
+    r = client.post("/admin/v1/permits", json=SMITH, headers=clerk)  # SMITH holds `number`: one person, one permit
+    body = assert_problem(r, 409)
+    assert body["type"].endswith(":duplicate-person") and number in body["detail"]
 
 
 def test_unexpected_errors_are_plain_500s(client, tokens, monkeypatch) -> None:
@@ -444,7 +488,8 @@ SERVE = ("import sys\n"
 
 
 def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
-    officer = add_operator(registry_home, "oscar.officer", "officer")
+    admin = add_operator(registry_home, "root", "admin", "S-0001")
+    officer = add_operator(registry_home, "oscar.officer", "officer", "S-0003", admin)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "gunicorn.log").open("w+")
@@ -464,7 +509,9 @@ def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
             time.sleep(0.1)
 
         status, _, body = _http("POST", f"{base}/admin/v1/permits", officer, SMITH)
-        assert status == 201, body
+        assert status == 202, body  # four eyes: the admin approves
+        status, _, body = _http("POST", f"{base}/admin/v1/pending/{json.loads(body)['proposal']}/approve", admin)
+        assert status == 200, body
         number = json.loads(body)["number"]
         status, headers, body = _http("POST", f"{base}/admin/v1/permits/{number}/revoke", None, {"reason": "x"})
         assert status == 401 and headers["Content-Type"] == PROBLEM
@@ -495,3 +542,35 @@ def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
             log.close()
+
+
+def test_the_office_rules_routes_answer_problem_json(client, tokens) -> None:
+    clerk, officer, admin = auth(tokens["clerk"]), auth(tokens["officer"]), auth(tokens["admin"])
+    number = issue(client, tokens["clerk"])
+    r = client.post(f"/admin/v1/permits/{number}/revoke", json={"reason": "fraud"}, headers=officer)
+    proposal = r.json["proposal"]
+    assert r.status_code == 202 and r.json["status"] == "pending" and r.json["approve"].endswith(f"/{proposal}/approve")
+    assert [p["id"] for p in client.get("/admin/v1/pending", headers=clerk).json["pending"]] == [proposal]
+    assert assert_problem(client.post(f"/admin/v1/pending/{proposal}/approve", headers=clerk), 403)["type"] \
+        .endswith(":forbidden")
+    body = assert_problem(client.post(f"/admin/v1/pending/{proposal}/approve", headers=officer), 403)
+    assert body["type"].endswith(":self-approval") and body["detail"].startswith(f"proposal {proposal} was made by")
+    assert_problem(client.post("/admin/v1/pending/999/approve", headers=officer), 404)
+    r = client.post(f"/admin/v1/pending/{proposal}/reject", json={"why": "x"}, headers=officer)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"why"}
+    r = client.post(f"/admin/v1/permits/{number}/appeals", json={"kind": "appeal", "filed": "2026-13-01"},
+                    headers=clerk)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"filed", "case"}
+    r = client.post(f"/admin/v1/permits/{number}/appeals", json={"kind": "reconsideration", "filed": "2026-11-22",
+                                                                 "case": "R-1"}, headers=clerk)
+    assert assert_problem(r, 409)["type"].endswith(":not-appealable")  # still active: nothing to appeal
+    r = client.post(f"/admin/v1/permits/{number}/presence", json={"year": "2025", "days": True}, headers=clerk)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"year", "days"}
+    r = client.post(f"/admin/v1/permits/{number}/passport", json={"passport_number": "12", "colour": 1}, headers=clerk)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"passport_number", "passport_country", "colour"}
+    assert_problem(client.post("/admin/v1/appeals/7/decide", json={"outcome": "upheld", "decided": "2026-11-22"},
+                               headers=officer), 404)
+    r = client.post("/admin/v1/operators", json={"name": "x", "role": "clerk"}, headers=admin)
+    assert {e["field"] for e in assert_problem(r, 422)["errors"]} == {"person"}
+    r = client.post("/admin/v1/operators", json={"name": "twin", "role": "officer", "person": "s 0003"}, headers=admin)
+    assert assert_problem(r, 409)["type"].endswith(":person-has-account")

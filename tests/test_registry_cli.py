@@ -1,4 +1,6 @@
-"""The office's commands through click's runner, and error output through the real entry point."""
+"""The office's commands through click's runner, and error output through the real entry point. Every change
+is made as an enrolled operator (its token in PERMIT_REGISTRY_TOKEN); issuance and other acts under the
+default four-eyes policy are proposed by one operator and approved by an officer."""
 
 from __future__ import annotations
 
@@ -10,22 +12,42 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from office_adapters import enrol
 from PIL import Image
 
 from registry.cli import cli
 from registry.office_cli import COMMANDS
+from registry.office_cli_batch import COMMANDS as BATCH
+from registry.office_cli_rules import COMMANDS as RULES
 from verifier import number as numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGS = ["--surname", "Dupont", "--given-names", "Marie Claire", "--sex", "F", "--birth-date", "1975-12-01",
-         "--nationality", "FRA", "--province", "44", "--category", "family"]
+         "--nationality", "FRA", "--province", "44", "--category", "family", "--passport-number", "15AB12345",
+         "--passport-country", "FRA"]
+TOKENS: dict[str, str] = {}
 
 
-def run(home: Path, *args: str, ok: bool = True):
-    result = CliRunner().invoke(cli, ["--home", str(home), *args])
+@pytest.fixture(autouse=True)
+def operators(registry_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    TOKENS.clear()
+    TOKENS.update(enrol(registry_home))
+    monkeypatch.setenv("PERMIT_REGISTRY_TOKEN", TOKENS["officer"])
+    return TOKENS
+
+
+def run(home: Path, *args: str, ok: bool = True, who: str = "officer"):
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], env={"PERMIT_REGISTRY_TOKEN": TOKENS[who]})
     if ok:
         assert result.exit_code == 0, (result.output, result.exception)
     return result
+
+
+def approved(home: Path, *args: str, who: str = "clerk") -> str:
+    """Propose as `who`, approve as the second officer; the approval's output."""
+    proposal = run(home, *args, who=who).stdout.strip()
+    assert proposal.isdigit(), proposal
+    return run(home, "approve", proposal, who="officer2").stdout.strip()
 
 
 def registry(home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -34,32 +56,57 @@ def registry(home: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_every_command_is_registered() -> None:
-    names = {c.name for c in COMMANDS}
+    names = {c.name for c in COMMANDS + BATCH}
     assert names == {"issue", "show", "history", "list", "search", "revoke", "suspend", "reinstate", "surrender",
-                     "record-death", "renew", "replace", "expire", "reissue", "qr", "card", "import", "export"}
-    assert names <= set(cli.commands)
+                     "record-death", "renew", "replace", "expire", "reissue", "qr", "import", "export"}
+    assert {c.name for c in RULES} == {"pending", "approve", "reject", "appeal", "appeals", "presence", "passport"}
+    assert names | {c.name for c in RULES} | {"card"} <= set(cli.commands)  # card: registry/card_cli.py
 
 
 def test_issue_from_json_and_flags(registry_home: Path, tmp_path: Path) -> None:
     Image.new("RGB", (30, 40)).save(tmp_path / "face.png")
     (tmp_path / "a.json").write_text(json.dumps({
         "surname": "Kowalski", "given_names": "Jan", "sex": "M", "birth_date": "1970-01-31",
-        "nationality": "POL", "province": "11", "category": "investment", "photo": "face.png"}))
-    number = run(registry_home, "issue", "--json", str(tmp_path / "a.json"), "--actor", "alice").output.strip()
+        "nationality": "POL", "province": "11", "category": "investment", "photo": "face.png",
+        "passport_number": "EA1234567", "passport_country": "POL"}))
+    number = approved(registry_home, "issue", "--json", str(tmp_path / "a.json"))
     assert numbers.parse(number).sex == "M"
     shown = json.loads(run(registry_home, "show", number, "--json").output)
     assert shown["surname"] == "Kowalski" and shown["status"] == "active" and shown["photo"].startswith("png")
-    second = run(registry_home, "issue", *FLAGS).output.strip()
+    assert shown["passport"] == "POL EA1234567"
+    second = approved(registry_home, "issue", *FLAGS)
     assert numbers.parse(second).sex == "F"
     history = json.loads(run(registry_home, "history", number, "--json").output)
-    assert [(e["action"], e["actor"]) for e in history] == [("issue", "alice")]
+    assert [(e["action"], e["actor"], e["approver"]) for e in history] == [("issue", "carol.clerk", "olga.officer")]
+
+
+def test_no_token_no_change_and_actor_is_not_a_flag(registry_home: Path) -> None:
+    """Who acted is proven by a token: without one, or with a revoked or made-up one, nothing changes; the
+    old free-text --actor is gone."""
+    for token in ("", "prt_made-up", TOKENS["clerk"] + "x"):
+        r = CliRunner().invoke(cli, ["--home", str(registry_home), "issue", *FLAGS],
+                               env={"PERMIT_REGISTRY_TOKEN": token})
+        assert r.exit_code == 1 and "token" in r.exception.message
+    assert run(registry_home, "issue", *FLAGS, "--actor", "mallory", ok=False).exit_code == 2
+    assert run(registry_home, "pending", "--json").stdout.strip() == "[]"
+
+
+def test_token_file_names_the_operator(registry_home: Path, tmp_path: Path) -> None:
+    (tmp_path / "tok").write_text(TOKENS["clerk"] + "\n")
+    r = CliRunner().invoke(cli, ["--home", str(registry_home), "--token-file", str(tmp_path / "tok"), "issue",
+                                 *FLAGS], env={"PERMIT_REGISTRY_TOKEN": ""})
+    assert r.exit_code == 0, r.output
+    assert json.loads(run(registry_home, "pending", "--json").stdout)[0]["proposed_by"] == "carol.clerk"
+    missing = CliRunner().invoke(cli, ["--home", str(registry_home), "--token-file", str(tmp_path / "nope"),
+                                       "issue", *FLAGS])
+    assert missing.exit_code == 1 and "cannot read the token file" in missing.exception.message
 
 
 def test_bad_input_lists_every_problem_and_writes_nothing(registry_home: Path) -> None:
     bad = FLAGS.copy()
     bad[bad.index("F")] = "Q"
     bad[bad.index("FRA")] = "XXX"
-    proc = registry(registry_home, "issue", *bad, "--surname", "Dupont\u202e")
+    proc = registry(registry_home, "issue", *bad, "--surname", "Dupont\u202e")  # refused before any token
     assert proc.returncode == 1
     assert proc.stderr.startswith("error (USAGE): 3 problem(s)")
     assert "sex: must be M or F" in proc.stderr and "nationality:" in proc.stderr and "surname:" in proc.stderr
@@ -67,28 +114,31 @@ def test_bad_input_lists_every_problem_and_writes_nothing(registry_home: Path) -
 
 
 def test_lifecycle_commands(registry_home: Path) -> None:
-    n = run(registry_home, "issue", *FLAGS).output.strip()
-    run(registry_home, "suspend", n, "--actor", "bob", "--note", "file 12")
-    run(registry_home, "reinstate", n, "--reason", "cleared")
-    assert "card 2" in run(registry_home, "renew", n).output
-    assert "card 3" in run(registry_home, "replace", n, "--reason", "data-changed", "--surname", "Martin").output
-    run(registry_home, "revoke", n, "--reason", "talent-authority-withdrawal")
+    n = approved(registry_home, "issue", *FLAGS)
+    run(registry_home, "suspend", n, "--note", "file 12")
+    assert "is now active" in approved(registry_home, "reinstate", n, "--reason", "cleared", who="officer")
+    assert "card 2" in run(registry_home, "renew", n, who="clerk").output
+    assert "card 3" in approved(registry_home, "replace", n, "--reason", "data-changed", "--surname", "Martin")
+    approved(registry_home, "revoke", n, "--reason", "talent-authority-withdrawal", who="officer")
     proc = registry(registry_home, "renew", n)
     assert proc.returncode == 1
     assert f"error (USAGE): permit {n} is revoked; it cannot be renewed" in proc.stderr
     assert registry(registry_home, "revoke", n, "--reason", "whim").returncode == 3  # not a statutory ground
     history = json.loads(run(registry_home, "history", n, "--json").output)
-    assert [e["action"] for e in history] == ["issue", "suspend", "reinstate", "renew", "replace", "revoke"]
-    assert (history[1]["actor"], history[1]["note"], history[1]["reason"]) == ("bob", "file 12", "investigation")
-    assert history[4]["detail"] == {"changed": ["surname"]}
+    assert [e["action"] for e in history] == ["issue", "suspend", "propose", "reinstate", "renew", "propose",
+                                              "replace", "propose", "revoke"]
+    assert (history[1]["actor"], history[1]["note"], history[1]["reason"]) == ("oscar.officer", "file 12",
+                                                                               "investigation")
+    assert (history[3]["actor"], history[3]["approver"]) == ("oscar.officer", "olga.officer")
+    assert history[6]["detail"] == {"changed": ["surname"]}
     assert "revoked" in run(registry_home, "show", n).output
     assert "0 permit(s)" in run(registry_home, "expire").output
 
 
 def test_list_search_export(registry_home: Path, tmp_path: Path) -> None:
-    a = run(registry_home, "issue", *FLAGS).output.strip()
-    b = run(registry_home, "issue", *FLAGS[:-6], "--nationality", "JPN", "--province", "31", "--category",
-            "talent", "--chinese-name", "山田").output.strip()
+    a = approved(registry_home, "issue", *FLAGS)
+    b = approved(registry_home, "issue", *FLAGS[:-10], "--nationality", "JPN", "--province", "31", "--category",
+                 "talent", "--chinese-name", "山田", "--passport-number", "TK1234567", "--passport-country", "JPN")
     run(registry_home, "surrender", b)
     assert [r["number"] for r in json.loads(run(registry_home, "search", "--nationality", "jpn", "--json").output)] \
         == [b]
@@ -96,6 +146,11 @@ def test_list_search_export(registry_home: Path, tmp_path: Path) -> None:
     assert [r["number"] for r in json.loads(run(registry_home, "list", "--status", "active", "--json").output)] \
         == [a]
     assert run(registry_home, "search", ok=False).exit_code == 2
+    # the same search as the admin API's: case-folded, and a typed % or _ is a character, not a pattern
+    assert {r["number"] for r in json.loads(run(registry_home, "search", "--name", "dUPONT", "--json").output)} \
+        == {a, b}
+    assert json.loads(run(registry_home, "search", "--name", "%", "--json").output) == []
+    assert json.loads(run(registry_home, "search", "--name", "D_pont", "--json").output) == []
     run(registry_home, "export", "-o", str(tmp_path / "out.csv"))
     with (tmp_path / "out.csv").open() as f:
         exported = list(csv.DictReader(f))
@@ -108,7 +163,7 @@ def test_qr_png_and_svg(registry_home: Path, tmp_path: Path) -> None:
     zxingcpp = pytest.importorskip("zxingcpp")
     from verifier.permit import decode_claims, parse_text
 
-    n = run(registry_home, "issue", *FLAGS).output.strip()
+    n = approved(registry_home, "issue", *FLAGS)
     run(registry_home, "renew", n)
     run(registry_home, "qr", n, "-o", str(tmp_path / "c.png"))
     run(registry_home, "qr", n, "-o", str(tmp_path / "c1.svg"), "--card", "1")
@@ -122,15 +177,21 @@ def test_qr_png_and_svg(registry_home: Path, tmp_path: Path) -> None:
 def _write_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["ref", "surname", "given_names", "sex", "birth_date", "nationality",
-                                               "province", "category"])
+                                               "province", "category", "passport_number", "passport_country"])
         writer.writeheader()
         writer.writerows(rows)
 
 
 def applicants(count: int, start: int = 0) -> list[dict]:
     return [{"ref": f"R{i}", "surname": "Lee", "given_names": f"Alex {chr(65 + i % 26)}", "sex": "MF"[i % 2],
-             "birth_date": "1988-08-08", "nationality": "KOR", "province": "11", "category": "employment"}
+             "birth_date": "1988-08-08", "nationality": "KOR", "province": "11", "category": "employment",
+             "passport_number": f"M{i:08d}", "passport_country": "KOR"}
             for i in range(start, start + count)]
+
+
+def _approve_batches(home: Path) -> None:
+    for batch in sorted({p["batch"] for p in json.loads(run(home, "pending", "--json").stdout)}):
+        run(home, "approve", "--batch", batch, who="officer2")
 
 
 def test_import_reports_bad_rows_and_is_idempotent(registry_home: Path, tmp_path: Path) -> None:
@@ -140,15 +201,32 @@ def test_import_reports_bad_rows_and_is_idempotent(registry_home: Path, tmp_path
     _write_csv(tmp_path / "in.csv", rows)
     proc = registry(registry_home, "import", str(tmp_path / "in.csv"), "--batch-size", "2")
     assert proc.returncode == 1
-    assert "issued 4, already issued 0, refused 2" in proc.stdout
+    assert "proposed 4, already issued 0, refused 2" in proc.stdout and "registry approve --batch" in proc.stdout
     assert "line 4: birth_date:" in proc.stderr and "line 6: surname: is required" in proc.stderr
     assert "importing" in proc.stderr
     rows[2]["birth_date"], rows[4]["surname"] = "1988-08-08", "Lee"
     _write_csv(tmp_path / "in.csv", rows)
     proc = registry(registry_home, "import", str(tmp_path / "in.csv"))
     assert proc.returncode == 0, proc.stderr
-    assert "issued 2, already issued 4, refused 0" in proc.stdout
+    assert "proposed 2, already issued 4, refused 0" in proc.stdout  # the pending ones count as done
+    _approve_batches(registry_home)
     assert len(json.loads(run(registry_home, "list", "--json").output)) == 6
+    assert "proposed 0, already issued 6" in registry(registry_home, "import", str(tmp_path / "in.csv")).stdout
+
+
+def test_import_keeps_two_people_with_the_same_name_and_birth_date_apart(registry_home: Path,
+                                                                          tmp_path: Path) -> None:
+    """The old fingerprint (name, birth date, nationality, sex) merged these two; their passports differ."""
+    twins = [{**applicants(1)[0], "ref": ""}, {**applicants(1)[0], "ref": "", "passport_number": "M77777777"}]
+    _write_csv(tmp_path / "twins.csv", twins)
+    assert "proposed 2, already issued 0" in registry(registry_home, "import", str(tmp_path / "twins.csv")).stdout
+    _approve_batches(registry_home)
+    assert len(json.loads(run(registry_home, "list", "--json").output)) == 2
+    assert "proposed 0, already issued 2" in registry(registry_home, "import", str(tmp_path / "twins.csv")).stdout
+    impostor = [{**applicants(1)[0], "ref": "", "surname": "Park", "birth_date": "1970-01-01"}]
+    _write_csv(tmp_path / "impostor.csv", impostor)
+    proc = registry(registry_home, "import", str(tmp_path / "impostor.csv"))
+    assert proc.returncode == 1 and "passport KOR M00000000 already holds permit" in proc.stderr
 
 
 def test_import_refuses_unknown_columns(registry_home: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from registry import validation
-from registry.issuance import applicant_key, validity
+from registry.issuance import applicant_key, passport_key, validity
 from registry.numbers import ExhaustedError, allocate_number
 from registry.store import open_store, write_transaction
 from registry.validation import ValidationError, validate_application
@@ -18,7 +18,8 @@ from verifier.permit import day_start, local_date
 
 NOW = int(datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp())
 GOOD = {"surname": "Müller", "given_names": "Anna-Lena", "sex": "F", "birth_date": "1990-02-03",
-        "nationality": "DEU", "province": "11", "category": "talent"}
+        "nationality": "DEU", "province": "11", "category": "talent", "passport_number": "C01X00T47",
+        "passport_country": "DEU"}
 
 
 def problems(raw: dict, **kw: object) -> dict[str, str]:
@@ -44,9 +45,9 @@ def test_nfc_normalisation() -> None:
 def test_every_problem_is_reported_at_once() -> None:
     found = problems({"surname": "Ivanov\u202e", "given_names": "Иван", "sex": "X", "birth_date": "1990-2-3",
                       "nationality": "CHN", "province": "99", "category": "tourist", "chinese_name": "abc",
-                      "colour": "blue"})
+                      "colour": "blue", "passport_number": "12 34", "passport_country": "XXX"})
     assert set(found) == {"surname", "given_names", "sex", "birth_date", "nationality", "province", "category",
-                          "chinese_name", "colour"}
+                          "chinese_name", "colour", "passport_number", "passport_country"}
     assert "U+202E" in found["surname"]
     assert "Latin" in found["given_names"]
 
@@ -119,11 +120,17 @@ def test_validity_from_29_february() -> None:
     assert validity(date(1990, 1, 1), leap_noon)[1] == day_start(date(2038, 3, 1))
 
 
-def test_applicant_key_ignores_case_and_prefers_ref() -> None:
-    a = validate_application(GOOD, NOW)
-    b = validate_application({**GOOD, "surname": "MÜLLER", "given_names": "ANNA-LENA"}, NOW)
-    assert applicant_key(a) == applicant_key(b)
+def test_passport_is_normalised_and_the_only_person_key() -> None:
+    """Two people with the same name, birth date, nationality and sex are two people: only a reference is an
+    application key, and who the applicant is is the passport (upper-case, without spaces or hyphens)."""
+    a = validate_application({**GOOD, "passport_number": "c01x-00 t47", "passport_country": "deu"}, NOW)
+    assert (a.passport_country, a.passport_number) == ("DEU", "C01X00T47")
+    twin = validate_application({**GOOD, "passport_number": "C99X00T47"}, NOW)
+    assert applicant_key(a) is None and applicant_key(twin) is None
+    assert passport_key(a.passport_country, a.passport_number) != passport_key(twin.passport_country,
+                                                                                 twin.passport_number)
     assert applicant_key(validate_application({**GOOD, "ref": "A-1"}, NOW)) == "ref:A-1"
+    assert set(problems({**GOOD, "passport_number": "AB1"})) == {"passport_number"}  # too short
 
 
 def test_number_allocation_parity_and_exhaustion(tmp_path: Path) -> None:
