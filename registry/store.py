@@ -24,6 +24,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from keys.errors import PermitError, Reason
+from keys.files import ensure_private
 
 BUSY_TIMEOUT_MS = 5000
 MIGRATIONS = Migrations("permit-registry")
@@ -115,7 +116,9 @@ def _initial(db: sqlite_utils.Database) -> None:
 
 
 def open_store(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
-    """Open (creating and migrating as needed) the store at `path`, in WAL mode with a busy timeout."""
+    """Open (creating and migrating as needed) the store at `path`, in WAL mode with a busy timeout.
+    The file is the owner's alone (0600 in a 0700 folder): it holds personal data and photos."""
+    ensure_private(path)
     try:
         conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000)
     except sqlite3.Error as exc:

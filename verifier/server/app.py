@@ -22,6 +22,7 @@ from keys.errors import FormatError, Reason
 from keys.trustlist import TrustList
 from verifier.cache import Cache
 from verifier.check import Result, check, failure
+from verifier.holdings import holdings
 from verifier.scan import read_qr_text
 from verifier.server import orgs
 from verifier.server.audit import AuditLog
@@ -268,6 +269,7 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
         if trust is not None:
             body.update(trust_list_version=trust.version, trust_list_expires_at=trust.expires_at,
                         trust_list_expired=state.clock() >= trust.expires_at)
+        body.update(holdings(state.cache, int(state.clock())))
         return jsonify(body)
 
     @app.get("/openapi.json")
