@@ -101,6 +101,14 @@ class Cache:
         write_atomic(self.dir / ROOT_FILE, algorithms.public_pem(key).encode())
         return key
 
+    def pin_tuf_root(self, data: bytes) -> int:
+        """Pin TUF root metadata without syncing (for `trust add`): python-tuf checks that the root's
+        own threshold signed it. Returns its version; a different root already pinned is refused."""
+        from verifier.sync import pin_root
+
+        with self._locked():
+            return pin_root(self, data)
+
     def tuf_root(self) -> object | None:
         """The TUF root metadata this cache trusts now (None before the first pin)."""
         from tuf.api.metadata import Metadata

@@ -129,14 +129,19 @@ def trust_group() -> None:
 
 @trust_group.command("add")
 @click.argument("trust_list", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--root", "root_pem", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A trust-list key (PEM) to pin the first time, for a cache that does not sync "
-                   "(conformance kits); a synced cache checks against the keys its TUF root names.")
+@click.option("--root", "root_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The published metadata/root.json to pin the first time (or, for conformance kits, a "
+                   "trust-list key in PEM).")
 @click.pass_obj
-def trust_add(cache: Cache, trust_list: Path, root_pem: Path | None) -> None:
-    """Verify TRUST_LIST against the pinned root and keep it for offline checks."""
-    if root_pem is not None:
-        cache.pin_root(root_pem.read_bytes())
+def trust_add(cache: Cache, trust_list: Path, root_file: Path | None) -> None:
+    """Verify TRUST_LIST against the keys the pinned root names for it and keep it for offline checks
+    (no status lists: checks say STATUS_UNKNOWN until a sync)."""
+    if root_file is not None:
+        data = root_file.read_bytes()
+        if data.lstrip().startswith(b"-----BEGIN"):
+            cache.pin_root(data)
+        else:
+            cache.pin_tuf_root(data)
     trust = cache.add_trust_list(trust_list.read_bytes(), int(time.time()))
     expires = datetime.fromtimestamp(trust.expires_at, UTC).isoformat()
     click.echo(f"trust list version {trust.version} from {trust.issuer}: {len(trust.keys)} keys, expires {expires}")

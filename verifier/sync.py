@@ -87,6 +87,21 @@ def _bootstrap(cache: Cache, root: bytes | None) -> bytes | None:
     return root
 
 
+def pin_root(cache: Cache, data: bytes) -> int:
+    """Make `data` (a root.json) the trusted root of an empty cache, or check it is the one held."""
+    bootstrap = _bootstrap(cache, data)
+    tuf_dir = cache.dir / TUF_DIR
+    tuf_dir.mkdir(parents=True, exist_ok=True)
+    if bootstrap is not None:
+        try:
+            Updater(str(tuf_dir), tufsync.LOCAL_BASE, None, None, tufsync.DirectoryFetcher(tuf_dir),
+                    tufsync.CONFIG, bootstrap=bootstrap)
+        except (RepositoryError, ValueError) as exc:
+            raise SyncError(f"--root is not a root its own keys signed: {exc}", Reason.ROOT_NOT_PINNED) from None
+    root = cache.tuf_root()
+    return root.signed.version  # type: ignore[union-attr]
+
+
 def _at(updater: Updater, at: int) -> None:
     """Judge expiry at `at` (time passed in, as in tests and `--at`): python-tuf takes the clock once
     when the updater is made."""
