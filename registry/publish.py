@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cbor2
+from tuf.api.metadata import Metadata
 
 from keys import algorithms
 from keys.algorithms import PrivateKey
 from keys.cose import sign1
+from keys.errors import KeyStoreError
 from keys.files import write_atomic
 from keys.trustlist import KeyUse, build_trust_list
 from registry import lifecycle, store
 from registry.home import Home
-from registry.repository import METADATA_DIR, TARGETS_DIR, Repository, serialize, target_file_name
+from registry.repository import METADATA_DIR, TARGETS_DIR, Lifetimes, Repository, serialize, target_file_name
 from registry.rotation import ensure_repository, lifetimes
 from verifier.status import CLAIM_EXP, CLAIM_IAT, CLAIM_STATUS_LIST, CLAIM_SUB, CLAIM_TTL, TYP
 
@@ -105,7 +107,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
             for stale in directory.rglob(".*.tmp"):
                 stale.unlink(missing_ok=True)
     repo = Repository(signed_dir / METADATA_DIR)
-    root = ensure_repository(home, repo, now)
+    ensure_repository(home, repo, now)
     online_key, online = keys.timestamp_signer()
     state_path = signed_dir / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.exists() else {"trust": None, "lists": {}}
@@ -147,11 +149,22 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
         if path in files or path.startswith("/") or ".." in path.split("/"):
             raise ValueError(f"extra target {path!r} clashes with a published file or leaves the repository")
         files[path] = data
-    previous_targets = repo._latest("targets")
-    targets, snapshot, timestamp = repo.update(files, now, online, lifetimes(config))
+    write_atomic(state_path, json.dumps(state, indent=2).encode())
+    root, _, timestamp = export(repo, outdir, files, now, online, lifetimes(config))
+    return PublishReport(state["trust"]["version"], trust_signed, len(lists), signed_count,
+                         timestamp.signed.version, root.signed.version)
 
-    # OUTDIR, in an order that keeps it consistent at every instant: targets, roots, targets and
-    # snapshot metadata, then the state of HOME, and timestamp.json last.
+
+def export(repo: Repository, outdir: Path, files: dict[str, bytes], now: int, online: PrivateKey,
+           spans: Lifetimes) -> tuple[Metadata, Metadata, Metadata]:
+    """Sign the metadata for `files` and write the repository to OUTDIR in an order that keeps it
+    consistent at every instant: targets, roots, targets and snapshot metadata, the repository's own
+    state, and timestamp.json last. Returns (root, targets, timestamp)."""
+    root = repo.root()
+    if root is None:
+        raise KeyStoreError("the repository has no root metadata yet")
+    previous_targets = repo._latest("targets")
+    targets, snapshot, timestamp = repo.update(files, now, online, spans)
     meta_out, targets_out = outdir / METADATA_DIR, outdir / TARGETS_DIR
     for path, info in targets.signed.targets.items():
         _copy_if_changed(files[path], targets_out / target_file_name(path, info.hashes["sha256"]))
@@ -160,12 +173,10 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
     _copy_if_changed(serialize(root), meta_out / "root.json")
     _copy_if_changed(serialize(targets), meta_out / f"{targets.signed.version}.targets.json")
     _copy_if_changed(serialize(snapshot), meta_out / f"{snapshot.signed.version}.snapshot.json")
-    write_atomic(state_path, json.dumps(state, indent=2).encode())
     repo.save(targets, snapshot, timestamp)
     write_atomic(meta_out / "timestamp.json", serialize(timestamp))
     _prune(outdir, targets, previous_targets, snapshot.signed.version)
-    return PublishReport(state["trust"]["version"], trust_signed, len(lists), signed_count,
-                         timestamp.signed.version, root.signed.version)
+    return root, targets, timestamp
 
 
 def _prune(outdir: Path, targets: object, previous: object, snapshot_version: int) -> None:
