@@ -102,7 +102,8 @@ def test_publish_killed_at_any_moment_leaves_whole_files(published: tuple[Path, 
     proc.wait(timeout=10)
     cache = Cache(tmp_path / f"cache-{delay}")
     try:
-        cache.sync(str(pub), int(time.time()), (pub / "metadata" / "root.json").read_bytes())  # every published file is whole and signed
+        # every published file is whole and signed
+        cache.sync(str(pub), int(time.time()), (pub / "metadata" / "root.json").read_bytes())
     except PermitError as exc:  # only a rollback-free, consistent refusal is acceptable: none is expected
         pytest.fail(f"a killed publish left something a verifier refuses: {exc}")
     registry("--home", str(home), "publish", "-o", str(pub))  # the next publish completes and cleans up
