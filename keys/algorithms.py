@@ -117,8 +117,7 @@ def public_pem(key: PublicKey) -> str:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-# Order of the P-256 group: an ECDSA signature (r, s) is also valid as (r, n - s); only the low form
-# (s <= n / 2) is produced, so each signed object has one signature text.
+# Order of the P-256 group: an ECDSA signature (r, s) is also valid as (r, n - s).
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
@@ -131,14 +130,14 @@ def low_s(raw: bytes) -> bytes:
 
 
 def sign(key: PrivateKey, data: bytes) -> bytes:
-    """Sign data (deterministically for software keys); ES256 signatures are the fixed 64-byte low-S
-    r||s form COSE uses."""
+    """Sign data (deterministically for software keys: RFC 6979); ES256 signatures are the fixed 64-byte
+    r||s form COSE uses. A token's signature (random nonce) is put in low-S form."""
     if isinstance(key, Signer):
         raw = key.sign_raw(data)
         return low_s(raw) if key.alg == ES256 else raw
     if isinstance(key, ec.EllipticCurvePrivateKey):
         r, s = decode_dss_signature(key.sign(data, _ECDSA_SHA256_DETERMINISTIC))
-        return low_s(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return key.sign(data)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,8 +24,9 @@ from keys import algorithms
 from keys.algorithms import EDDSA, ES256, PrivateKey
 from keys.trustlist import KeyState, KeyUse, TrustedKey, build_trust_list
 from registry.encode import encode_permit
-from registry.publish import pack_entries, status_token
+from registry.publish import export, pack_entries, status_token
 from registry.qr import png_bytes
+from registry.repository import Lifetimes, Repository
 from verifier import base45, number
 from verifier.permit import PREFIX, Permit, day_start
 
@@ -91,6 +93,18 @@ def tamper(text: str, find: bytes, to: bytes) -> str:
     return PREFIX + base45.encode(raw.replace(find, to, 1))
 
 
+def tuf_repository(out: Path, root: PrivateKey, targets: dict[str, bytes]) -> None:
+    """The kit as a published TUF repository (metadata/, targets/), signed by the test root key as the
+    1-of-1 root and online key, vouched for at STATUS_IAT, valid until 2099: `verifier sync` reads it."""
+    spans = Lifetimes(timestamp=TRUST_EXP - STATUS_IAT, metadata=TRUST_EXP - STATUS_IAT, root=TRUST_EXP - STATUS_IAT)
+    shutil.rmtree(out / "metadata", ignore_errors=True)
+    shutil.rmtree(out / "targets", ignore_errors=True)
+    with tempfile.TemporaryDirectory() as state:
+        repo = Repository(Path(state))
+        repo.write_root([entry(root)], 1, entry(root), STATUS_IAT, [root], spans)
+        export(repo, out, targets, STATUS_IAT, root, spans)
+
+
 def generate(out: Path, keys_dir: Path) -> None:
     k = load_keys(keys_dir)
     if out != keys_dir:
@@ -117,9 +131,7 @@ def generate(out: Path, keys_dir: Path) -> None:
     raw = pack_entries(131072, [(REVOKED_IDX, 1), (SUSPENDED_IDX, 2), (SUPERSEDED_IDX, 3)])
     files["status/1.cwt"] = status_token(STATUS_URI.replace("{id}", "1"), raw, STATUS_IAT, STATUS_TTL, TRUST_EXP,
                                          k["status"])
-    files["index.json"] = (json.dumps({"published_at": STATUS_IAT, "root": "root.pem", "trust_list": "trust-list.cwt",
-                                       "status_lists": [{"id": 1, "path": "status/1.cwt", "iat": STATUS_IAT,
-                                                         "exp": TRUST_EXP}]}, indent=2) + "\n").encode()
+    tuf_repository(out, k["root"], {"trust-list.cwt": files["trust-list.cwt"], "status/1.cwt": files["status/1.cwt"]})
     p = base_permit()
     sign = lambda permit, key: encode_permit(permit, k[key], kid(k[key]))  # noqa: E731
     valid = sign(p, "es256")

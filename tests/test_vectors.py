@@ -33,7 +33,7 @@ EXIT = {"valid": 0, "invalid": 1, "indeterminate": 2}
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("cache")
     result = CliRunner().invoke(cli, ["--cache", str(directory), "sync", str(VECTORS), "--root",
-                                      str(VECTORS / "root.pem")])
+                                      str(VECTORS / "metadata" / "root.json")])
     assert result.exit_code == 0, result.output
     return directory
 
