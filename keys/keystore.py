@@ -65,8 +65,13 @@ class KeyStore:
             self.keys = [_from_json(k) for k in data["keys"]]
             self.trust_list_version = int(data.get("trust_list_version", 0))
             self.token = pkcs11.TokenRef.from_json(data["token"]) if data.get("token") else None
+            pending = data.get("pending") or {}
+            self.pending_roots = [_from_json(k) for k in pending.get("roots", [])]
+            self.pending_threshold = int(pending.get("root_threshold", 0))
+            self.pending_timestamp = _from_json(pending["timestamp"]) if pending.get("timestamp") else None
             self._where = {k["kid"]: k.get("where", {"file": f"{k['kid']}.pem"}) for k in
-                           [*roots, *data.get("timestamp", []), *data["keys"]]}
+                           [*roots, *data.get("timestamp", []), *data["keys"], *pending.get("roots", []),
+                            *([pending["timestamp"]] if pending.get("timestamp") else [])]}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise KeyStoreError(f"key store metadata {meta} is unreadable: {exc}") from None
 
@@ -91,6 +96,7 @@ class KeyStore:
         store.dir, store._private, store.token = directory, {}, token
         store._passphrase_source, store._root_passphrase = (lambda: passphrase), None
         store._where, store.trust_list_version, store.root_threshold = {}, 0, root_threshold
+        store.pending_roots, store.pending_threshold, store.pending_timestamp = [], 0, None
         store.roots = [store._new_key(alg if token is None else ES256, KeyUse.PERMIT, now, p) for p in passes]
         store.timestamp_keys = [store._new_key(ES256, KeyUse.PERMIT, now, passphrase)]
         store.keys = [store._new_key(alg, KeyUse.PERMIT, now, passphrase),
@@ -233,28 +239,51 @@ class KeyStore:
         self._save()
         return new
 
+    # A ceremony in three steps, each durable: new keys recorded as pending, the root version naming
+    # them written, then the pending keys installed. A ceremony killed between two steps is completed
+    # (or abandoned) by `settle` from what the latest root version says.
     def new_timestamp_key(self, now: int) -> TrustedKey:
-        """A new online metadata key; the previous one is retired. The caller writes the root version
-        that names it (signed by the root threshold) before anything it signs is published."""
-        new = self._new_key(ES256, KeyUse.PERMIT, now, self._passphrase_source())
-        self.timestamp_keys = [replace(k, state=KeyState.RETIRED, not_after=now) if k.state is KeyState.ACTIVE
-                               else k for k in self.timestamp_keys] + [new]
+        """A new online metadata key, pending until the root version naming it is written."""
+        self.pending_timestamp = self._new_key(ES256, KeyUse.PERMIT, now, self._passphrase_source())
         self._save()
-        return new
+        return self.pending_timestamp
+
+    def install_timestamp_key(self, now: int) -> None:
+        new, self.pending_timestamp = self.pending_timestamp, None
+        if new is not None:
+            self.timestamp_keys = [replace(k, state=KeyState.RETIRED, not_after=now)
+                                   if k.state is KeyState.ACTIVE else k for k in self.timestamp_keys] + [new]
+        self._save()
 
     def new_roots(self, count: int, threshold: int, passphrases: list[bytes] | None, now: int,
                   alg: int = ES256) -> list[TrustedKey]:
-        """Generate the next root keys (not yet in force: `install_roots` makes them current)."""
+        """Generate the next root keys, pending until the root version naming them is written."""
         if not 1 <= threshold <= count:
             raise KeyStoreError(f"a root threshold of {threshold} needs between 1 and {count} keys", Reason.USAGE)
         passes = _root_passes(count, None, passphrases, self.token)
-        return [self._new_key(alg if self.token is None else ES256, KeyUse.PERMIT, now, p) for p in passes]
-
-    def install_roots(self, roots: list[TrustedKey], threshold: int, now: int) -> None:
-        self.roots = [replace(k, state=KeyState.RETIRED, not_after=now) if k.state is KeyState.ACTIVE else k
-                      for k in self.roots] + roots
-        self.root_threshold = threshold
+        self.pending_roots = [self._new_key(alg if self.token is None else ES256, KeyUse.PERMIT, now, p)
+                              for p in passes]
+        self.pending_threshold = threshold
         self._save()
+        return self.pending_roots
+
+    def install_roots(self, now: int) -> None:
+        if self.pending_roots:
+            self.roots = [replace(k, state=KeyState.RETIRED, not_after=now) if k.state is KeyState.ACTIVE else k
+                          for k in self.roots] + self.pending_roots
+            self.root_threshold = self.pending_threshold
+        self.pending_roots, self.pending_threshold = [], 0
+        self._save()
+
+    def drop_pending(self) -> None:
+        """Forget the keys of a ceremony whose root version was never written (and delete their files)."""
+        dropped = [*self.pending_roots, *([self.pending_timestamp] if self.pending_timestamp else [])]
+        self.pending_roots, self.pending_threshold, self.pending_timestamp = [], 0, None
+        self._save()
+        for key in dropped:
+            where = self._where.pop(key.kid.hex(), {})
+            if "file" in where:
+                (self.dir / where["file"]).unlink(missing_ok=True)
 
     def retire(self, kid_hex: str, now: int) -> TrustedKey:
         key = self.find(kid_hex)
@@ -290,6 +319,9 @@ class KeyStore:
             "keys": [self._to_json(k) for k in self.keys],
             "trust_list_version": self.trust_list_version,
             "token": self.token.to_json() if self.token else None,
+            "pending": {"roots": [self._to_json(k) for k in self.pending_roots],
+                        "root_threshold": self.pending_threshold,
+                        "timestamp": self._to_json(self.pending_timestamp) if self.pending_timestamp else None},
         }
         write_atomic(self.dir / "keys.json", json.dumps(data, indent=2).encode() + b"\n", mode=0o600)
 

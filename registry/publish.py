@@ -163,7 +163,7 @@ def export(repo: Repository, outdir: Path, files: dict[str, bytes], now: int, on
     root = repo.root()
     if root is None:
         raise KeyStoreError("the repository has no root metadata yet")
-    previous_targets = repo._latest("targets")
+    previous_targets = repo.latest("targets")
     targets, snapshot, timestamp = repo.update(files, now, online, spans)
     meta_out, targets_out = outdir / METADATA_DIR, outdir / TARGETS_DIR
     for path, info in targets.signed.targets.items():

@@ -81,7 +81,7 @@ class Repository:
         versions = self.root_versions()
         return Metadata[Root].from_file(str(self.dir / f"{versions[-1]}.root.json")) if versions else None
 
-    def _latest(self, role: str) -> Metadata | None:
+    def latest(self, role: str) -> Metadata | None:
         path = self.dir / f"{role}.json"
         return Metadata.from_file(str(path)) if path.exists() else None
 
@@ -118,7 +118,7 @@ class Repository:
         half-expired, timestamp always. Nothing is written here: `write` does it in a crash-safe order."""
         signer = TufSigner(online)
         half = lifetimes.metadata // 2
-        targets_md: Metadata[Targets] | None = self._latest(Targets.type)
+        targets_md: Metadata[Targets] | None = self.latest(Targets.type)
         wanted = {path: TargetFile.from_data(path, data, ["sha256"]) for path, data in files.items()}
         if (targets_md is None or targets_md.signed.targets != wanted
                 or _when(now + half) >= targets_md.signed.expires or not _signed_by(targets_md, signer)):
@@ -126,7 +126,7 @@ class Repository:
             targets_md = Metadata(Targets(version=version, spec_version=SPEC,
                                           expires=_when(now + lifetimes.metadata), targets=wanted))
             targets_md.sign(signer)
-        snapshot_md: Metadata[Snapshot] | None = self._latest(Snapshot.type)
+        snapshot_md: Metadata[Snapshot] | None = self.latest(Snapshot.type)
         if (snapshot_md is None or snapshot_md.signed.meta["targets.json"].version != targets_md.signed.version
                 or _when(now + half) >= snapshot_md.signed.expires or not _signed_by(snapshot_md, signer)):
             version = 1 if snapshot_md is None else snapshot_md.signed.version + 1
@@ -134,7 +134,7 @@ class Repository:
                                             expires=_when(now + lifetimes.metadata),
                                             meta={"targets.json": MetaFile(targets_md.signed.version)}))
             snapshot_md.sign(signer)
-        previous_ts: Metadata[Timestamp] | None = self._latest(Timestamp.type)
+        previous_ts: Metadata[Timestamp] | None = self.latest(Timestamp.type)
         timestamp = Timestamp(version=1 if previous_ts is None else previous_ts.signed.version + 1, spec_version=SPEC,
                               expires=_when(now + lifetimes.timestamp),
                               snapshot_meta=MetaFile(snapshot_md.signed.version),

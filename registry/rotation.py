@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from tuf.api.metadata import Metadata, Root
 
 from keys.errors import KeyStoreError, Reason
+from keys.keystore import KeyStore
 from keys.trustlist import TrustedKey
+from keys.tufkeys import tuf_key
 from registry.home import Config, Home
 from registry.repository import Lifetimes, Repository
 
@@ -31,11 +33,25 @@ def warn_lone_root(count: int, threshold: int) -> None:
 
 
 def _root_names(metadata: Metadata[Root], keys: list[TrustedKey], online: TrustedKey) -> bool:
-    from keys.tufkeys import tuf_key
-
     root = metadata.signed
     return (set(root.roles[Root.type].keyids) == {tuf_key(k.public_key).keyid for k in keys}
             and root.roles["timestamp"].keyids == [tuf_key(online.public_key).keyid])
+
+
+def _settle(keys: KeyStore, root: Metadata[Root] | None, now: int) -> None:
+    """Finish or abandon a ceremony that was cut short: pending keys the latest root version names are
+    installed; pending keys it does not name are forgotten (their root version was never written)."""
+    if not (keys.pending_roots or keys.pending_timestamp):
+        return
+    if root is None:
+        return
+    named = set(root.signed.roles[Root.type].keyids) | set(root.signed.roles["timestamp"].keyids)
+    pending = [*keys.pending_roots, *([keys.pending_timestamp] if keys.pending_timestamp else [])]
+    if {tuf_key(k.public_key).keyid for k in pending} <= named:
+        keys.install_roots(now)
+        keys.install_timestamp_key(now)
+    else:
+        keys.drop_pending()
 
 
 def ensure_repository(home: Home, repo: Repository, now: int) -> Metadata[Root]:
@@ -43,20 +59,24 @@ def ensure_repository(home: Home, repo: Repository, now: int) -> Metadata[Root]:
     timestamp key and root version 1 here, signed by its root key."""
     keys = home.keys()
     root = repo.root()
+    _settle(keys, root, now)
     online = keys.timestamp_key()
     if online is None:
         if root is not None:
             raise KeyStoreError("the root names a timestamp key this home no longer holds; "
                                 "run `registry keys rotate --use timestamp`")
-        online = keys.new_timestamp_key(now)
+        keys.new_timestamp_key(now)
+        keys.install_timestamp_key(now)
+        online = keys.timestamp_key()
+        assert online is not None
     if root is None:
         signers = [private for _, private in keys.root_signers()]
         return repo.write_root(keys.active_roots(), keys.root_threshold, online, now, signers,
                                lifetimes(home.config()))
     if not _root_names(root, keys.active_roots(), online):
         raise KeyStoreError(f"root version {root.signed.version} does not name this home's root and timestamp "
-                            "keys (an interrupted ceremony?); finish it with `registry keys rotate --use root`",
-                            Reason.KEY_STORE)
+                            "keys: the key store and the published metadata disagree; restore both from the "
+                            "same backup", Reason.KEY_STORE)
     if root.signed.is_expired(datetime.fromtimestamp(now + 30 * DAY, UTC)):
         print(f"warning: root version {root.signed.version} expires within 30 days; hold a root ceremony "
               "(`registry keys rotate --use root`) before then", file=sys.stderr)
@@ -78,7 +98,7 @@ def rotate_root(home: Home, repo: Repository, now: int, count: int, threshold: i
     online = keys.timestamp_key()
     assert online is not None  # ensure_repository made one
     metadata = repo.write_root(new_roots, threshold, online, now, old_signers + new_signers, lifetimes(home.config()))
-    keys.install_roots(new_roots, threshold, now)
+    keys.install_roots(now)
     return metadata
 
 
@@ -90,4 +110,5 @@ def rotate_timestamp(home: Home, repo: Repository, now: int) -> tuple[TrustedKey
     signers = [private for _, private in keys.root_signers()]
     new = keys.new_timestamp_key(now)
     metadata = repo.write_root(keys.active_roots(), keys.root_threshold, new, now, signers, lifetimes(home.config()))
+    keys.install_timestamp_key(now)
     return new, metadata

@@ -225,3 +225,42 @@ def test_register_whose_mode_cannot_be_fixed_is_refused(tmp_path: Path, monkeypa
     monkeypatch.setattr(os, "chmod", refuse)
     with pytest.raises(KeyStoreError, match="readable by others"):
         store.open_store(db)
+
+
+def test_root_ceremony_killed_after_the_root_was_written_is_completed(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new root version is on disk but the key store still lists the old keys as pending-new: the next
+    publish installs them (the root says so) and goes on."""
+    from registry.repository import METADATA_DIR, Repository
+    from registry.rotation import lifetimes
+
+    monkeypatch.setenv("PERMIT_REGISTRY_PASSPHRASE", PASS)
+    home_dir = tmp_path / "office"
+    office(home_dir, "init")
+    home = Home(home_dir, lambda: PASS.encode())
+    keys, repo = home.keys(), Repository(home_dir / "published" / METADATA_DIR)
+    old = [private for _, private in keys.root_signers()]
+    new = keys.new_roots(1, 1, [NEW_OFFICERS[0].encode()], int(time.time()))
+    signer = keys.private_key(new[0], lambda: NEW_OFFICERS[0].encode())
+    repo.write_root(new, 1, keys.timestamp_key(), int(time.time()), [*old, signer], lifetimes(home.config()))
+    # killed here: install_roots never ran
+    fresh = Home(home_dir, lambda: PASS.encode())
+    report = publish(fresh, tmp_path / "pub", int(time.time()))
+    assert report.root_version == 2
+    assert [k.kid for k in fresh.keys().active_roots()] == [new[0].kid]
+    assert fresh.keys().pending_roots == []
+
+
+def test_root_ceremony_killed_before_the_root_was_written_is_abandoned(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERMIT_REGISTRY_PASSPHRASE", PASS)
+    home_dir = tmp_path / "office"
+    office(home_dir, "init")
+    home = Home(home_dir, lambda: PASS.encode())
+    before = [k.kid for k in home.keys().active_roots()]
+    new = home.keys().new_roots(1, 1, [NEW_OFFICERS[0].encode()], int(time.time()))
+    # killed here: no root version names the new key
+    fresh = Home(home_dir, lambda: PASS.encode())
+    assert publish(fresh, tmp_path / "pub", int(time.time())).root_version == 1
+    assert [k.kid for k in fresh.keys().active_roots()] == before and fresh.keys().pending_roots == []
+    assert not (home_dir / "keys" / f"{new[0].kid.hex()}.key").exists()
