@@ -66,7 +66,7 @@ class Org:
 
 def connect(cache_dir: Path) -> sqlite3.Connection:
     """The service database (token hashes): 0600 in a 0700 folder, corrected if found looser."""
-    ensure_private(cache_dir / DB_FILE)
+    ensure_private(cache_dir / DB_FILE, create_dir=True)
     conn = sqlite3.connect(cache_dir / DB_FILE, timeout=10, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
