@@ -26,7 +26,7 @@ from tuf.api.metadata import Metadata
 from keys import algorithms
 from keys.algorithms import PrivateKey
 from keys.cose import sign1
-from keys.errors import KeyStoreError
+from keys.errors import KeyStoreError, PermitError, Reason
 from keys.files import write_atomic
 from keys.trustlist import KeyUse, build_trust_list
 from registry import lifecycle, store
@@ -100,6 +100,10 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
 
     `extra_targets` (target path -> bytes) are published as targets beside the trust list and the status
     lists: the hook for the transparency log's `log/checkpoint`."""
+    for path in extra_targets or {}:
+        if path == TRUST_FILE or path.startswith(("status/", "/")) or ".." in path.split("/"):
+            raise PermitError(f"extra target {path!r} clashes with a published file or leaves the repository; "
+                              "nothing was published", Reason.USAGE)
     config, keys = home.config(), home.keys()
     signed_dir = home.path / "published"
     for directory in (signed_dir, outdir):  # temporary files of a publish that was killed midway
@@ -145,10 +149,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
     files = {TRUST_FILE: (signed_dir / TRUST_FILE).read_bytes()}
     for row in lists:
         files[f"status/{row['list_id']}.cwt"] = (signed_dir / "status" / f"{row['list_id']}.cwt").read_bytes()
-    for path, data in (extra_targets or {}).items():
-        if path in files or path.startswith("/") or ".." in path.split("/"):
-            raise ValueError(f"extra target {path!r} clashes with a published file or leaves the repository")
-        files[path] = data
+    files.update(extra_targets or {})
     write_atomic(state_path, json.dumps(state, indent=2).encode())
     root, _, timestamp = export(repo, outdir, files, now, online, lifetimes(config))
     return PublishReport(state["trust"]["version"], trust_signed, len(lists), signed_count,

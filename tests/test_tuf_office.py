@@ -264,3 +264,21 @@ def test_root_ceremony_killed_before_the_root_was_written_is_abandoned(tmp_path:
     assert publish(fresh, tmp_path / "pub", int(time.time())).root_version == 1
     assert [k.kid for k in fresh.keys().active_roots()] == before and fresh.keys().pending_roots == []
     assert not (home_dir / "keys" / f"{new[0].kid.hex()}.key").exists()
+
+
+def test_extra_targets_such_as_a_log_checkpoint_reach_the_verifier(registry_home: Path, tmp_path: Path) -> None:
+    """The hook for the transparency log: publish takes extra target files, signed like the lists."""
+    from keys.errors import PermitError
+
+    home = Home(registry_home, lambda: PASS.encode())
+    pub, cache = tmp_path / "pub", Cache(tmp_path / "bank")
+    now = int(time.time()) + 10
+    checkpoint = b"permits.example/log\n42\nq6+5e0fbc1c2a1b3\n"
+    publish(home, pub, now, extra_targets={"log/checkpoint": checkpoint})
+    cache.sync(str(pub), now + 5, (pub / "metadata" / "root.json").read_bytes())
+    assert (cache.dir / cache.generation() / "log" / "checkpoint").read_bytes() == checkpoint
+    timestamp_before = (pub / "metadata" / "timestamp.json").read_bytes()
+    with pytest.raises(PermitError) as info:
+        publish(home, pub, now + 60, extra_targets={"trust-list.cwt": b"not the trust list"})
+    assert info.value.reason is Reason.USAGE
+    assert (pub / "metadata" / "timestamp.json").read_bytes() == timestamp_before  # nothing was published
