@@ -78,10 +78,11 @@ class KeyStore:
     @classmethod
     def create(cls, home: Path, passphrase: bytes, now: int, alg: int = ES256, *, root_keys: int = 1,
                root_threshold: int = 1, root_passphrases: list[bytes] | None = None,
-               token: pkcs11.TokenRef | None = None) -> KeyStore:
+               token: pkcs11.TokenRef | None = None, root_tokens: list[pkcs11.TokenRef] | None = None) -> KeyStore:
         """A new store: `root_keys` root keys (threshold `root_threshold`), a timestamp key, a permit key and
-        a status key. Each root key is encrypted with its own passphrase (the main one for a 1-of-1 root)
-        or, with `token`, generated inside the token like every other key."""
+        a status key. Each root key is encrypted with its own passphrase (the main one for a 1-of-1 root),
+        or generated inside its officer's own token (`root_tokens`, one per root key), or, with `token`
+        alone, inside the office's token like every other key."""
         check_passphrase(passphrase)
         if not 1 <= root_threshold <= root_keys:
             raise KeyStoreError(f"a root threshold of {root_threshold} needs between 1 and {root_keys} keys",
@@ -89,7 +90,9 @@ class KeyStore:
         directory = home / "keys"
         if (directory / "keys.json").exists():
             raise KeyStoreError(f"a key store already exists at {directory}; refusing to overwrite it")
-        passes = _root_passes(root_keys, passphrase, root_passphrases, token)
+        if root_tokens is not None and len(root_tokens) != root_keys:
+            raise KeyStoreError(f"{root_keys} root keys need {root_keys} tokens, got {len(root_tokens)}", Reason.USAGE)
+        passes = _root_passes(root_keys, passphrase, root_passphrases, token if root_tokens is None else root_tokens[0])
         directory.mkdir(parents=True, exist_ok=True)
         directory.chmod(0o700)
         store = cls.__new__(cls)
@@ -97,7 +100,9 @@ class KeyStore:
         store._passphrase_source, store._root_passphrase = (lambda: passphrase), None
         store._where, store.trust_list_version, store.root_threshold = {}, 0, root_threshold
         store.pending_roots, store.pending_threshold, store.pending_timestamp = [], 0, None
-        store.roots = [store._new_key(alg if token is None else ES256, KeyUse.PERMIT, now, p) for p in passes]
+        tokens = root_tokens or [token] * root_keys
+        store.roots = [store._new_key(alg if t is None else ES256, KeyUse.PERMIT, now, p, t)
+                       for p, t in zip(passes, tokens, strict=True)]
         store.timestamp_keys = [store._new_key(ES256, KeyUse.PERMIT, now, passphrase)]
         store.keys = [store._new_key(alg, KeyUse.PERMIT, now, passphrase),
                       store._new_key(ES256, KeyUse.STATUS, now, passphrase)]
@@ -185,8 +190,10 @@ class KeyStore:
         for number, key in enumerate(roots, 1):
             if len(signers) >= threshold:
                 break
-            if "pkcs11" in self._where.get(key.kid.hex(), {}):
-                signers.append((key, self.private_key(key)))
+            where = self._where.get(key.kid.hex(), {})
+            if "pkcs11" in where:
+                if pkcs11.has_pin(pkcs11.TokenRef.from_json(where["pkcs11"])):  # its officer is present
+                    signers.append((key, self.private_key(key)))
                 continue
             secret = self._root_secret(number, key)
             if secret is not None:
@@ -210,12 +217,14 @@ class KeyStore:
         self.private_key(self.keys[-1] if self.keys else self.roots[0])
 
     # -- changes --------------------------------------------------------------------------------
-    def _new_key(self, alg: int, use: KeyUse, now: int, passphrase: bytes) -> TrustedKey:
-        if self.token is not None:
+    def _new_key(self, alg: int, use: KeyUse, now: int, passphrase: bytes,
+                 token: pkcs11.TokenRef | None = None) -> TrustedKey:
+        token = token or self.token
+        if token is not None:
             if alg != ES256:
                 raise KeyStoreError("keys in a PKCS#11 token are ES256 (P-256)", Reason.USAGE)
-            kid, signer = pkcs11.generate(self.token)
-            self._where[kid.hex()] = {"pkcs11": self.token.to_json()}
+            kid, signer = pkcs11.generate(token)
+            self._where[kid.hex()] = {"pkcs11": token.to_json()}
             public = signer.public_key()
         else:
             private = algorithms.generate_private_key(alg)
@@ -256,13 +265,16 @@ class KeyStore:
         self._save()
 
     def new_roots(self, count: int, threshold: int, passphrases: list[bytes] | None, now: int,
-                  alg: int = ES256) -> list[TrustedKey]:
-        """Generate the next root keys, pending until the root version naming them is written."""
+                  alg: int = ES256, tokens: list[pkcs11.TokenRef] | None = None) -> list[TrustedKey]:
+        """Generate the next root keys (in their officers' files or tokens), pending until the root version
+        naming them is written."""
         if not 1 <= threshold <= count:
             raise KeyStoreError(f"a root threshold of {threshold} needs between 1 and {count} keys", Reason.USAGE)
-        passes = _root_passes(count, None, passphrases, self.token)
-        self.pending_roots = [self._new_key(alg if self.token is None else ES256, KeyUse.PERMIT, now, p)
-                              for p in passes]
+        if tokens is not None and len(tokens) != count:
+            raise KeyStoreError(f"{count} root keys need {count} tokens, got {len(tokens)}", Reason.USAGE)
+        passes = _root_passes(count, None, passphrases, self.token if tokens is None else tokens[0])
+        self.pending_roots = [self._new_key(alg if t is None else ES256, KeyUse.PERMIT, now, p, t)
+                              for p, t in zip(passes, tokens or [self.token] * count, strict=True)]
         self.pending_threshold = threshold
         self._save()
         return self.pending_roots

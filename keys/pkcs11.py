@@ -5,8 +5,9 @@ extractable: no private key byte ever leaves the token. Signing hashes with SHA-
 token for a raw CKM_ECDSA signature (SoftHSM2 refuses the combined CKM_ECDSA_SHA256 mechanism).
 
 Configuration: the module (the vendor's .so) and the token's label are kept with each key's record;
-the user PIN comes from PERMIT_REGISTRY_PKCS11_PIN or, at a terminal, from a prompt. python-pkcs11 is
-imported only when a token is used (the `hsm` extra).
+the user PIN of a token labelled L comes from PERMIT_REGISTRY_PKCS11_PIN_<L> (L upper-cased, other
+characters than letters and digits as `_`: each root officer's own token has its own PIN), else from
+PERMIT_REGISTRY_PKCS11_PIN. python-pkcs11 is imported only when a token is used (the `hsm` extra).
 """
 
 from __future__ import annotations
@@ -72,10 +73,20 @@ class _Sessions:
 SESSIONS = _Sessions()
 
 
-def pin_from_env() -> str:
-    pin = os.environ.get(PIN_ENV)
+def pin_env(label: str) -> str:
+    """The environment variable holding the PIN of the token labelled `label`."""
+    return f"{PIN_ENV}_" + "".join(c if c.isalnum() else "_" for c in label.upper())
+
+
+def has_pin(ref: TokenRef) -> bool:
+    """Whether the token's holder is present (its PIN is given)."""
+    return bool(os.environ.get(pin_env(ref.token)) or os.environ.get(PIN_ENV))
+
+
+def pin_for(ref: TokenRef) -> str:
+    pin = os.environ.get(pin_env(ref.token)) or os.environ.get(PIN_ENV)
     if not pin:
-        raise KeyStoreError(f"no PIN for the PKCS#11 token: set {PIN_ENV}")
+        raise KeyStoreError(f"no PIN for the PKCS#11 token {ref.token!r}: set {pin_env(ref.token)} or {PIN_ENV}")
     return pin
 
 
@@ -84,8 +95,9 @@ class Pkcs11Signer(Signer):
 
     alg = ES256
 
-    def __init__(self, ref: TokenRef, label: str, pin: Callable[[], str] = pin_from_env) -> None:
-        self.ref, self.label, self._pin = ref, label, pin
+    def __init__(self, ref: TokenRef, label: str, pin: Callable[[], str] | None = None) -> None:
+        self.ref, self.label = ref, label
+        self._pin = pin or (lambda: pin_for(ref))
         self._private = None
         self._public: ec.EllipticCurvePublicKey | None = None
 
@@ -126,12 +138,13 @@ class Pkcs11Signer(Signer):
                 "never_extractable": bool(key[a.NEVER_EXTRACTABLE])}  # type: ignore[index]
 
 
-def generate(ref: TokenRef, pin: Callable[[], str] = pin_from_env) -> tuple[bytes, Pkcs11Signer]:
+def generate(ref: TokenRef, pin: Callable[[], str] | None = None) -> tuple[bytes, Pkcs11Signer]:
     """Generate a P-256 pair inside the token (private half sensitive, not extractable); returns its kid
     and a signer. The key's label in the token is a random name replaced by the kid once it is known."""
     pkcs11 = _pkcs11()
     from pkcs11.util.ec import encode_named_curve_parameters
 
+    pin = pin or (lambda: pin_for(ref))
     session = SESSIONS.get(ref, pin)
     a = pkcs11.Attribute
     temporary = "new-" + os.urandom(8).hex()

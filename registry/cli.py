@@ -82,6 +82,14 @@ def _token(module: str | None, label: str | None) -> TokenRef | None:
     return TokenRef(module, label)
 
 
+def _root_tokens(module: str | None, labels: tuple[str, ...], count: int) -> list[TokenRef] | None:
+    if not labels:
+        return None
+    if len(labels) != count:
+        raise click.BadParameter(f"give one per root key ({count})", param_hint="--root-token")
+    return [_token(module, label) for label in labels]  # type: ignore[misc]
+
+
 @cli.command()
 @click.option("--authority", default=DEFAULT_AUTHORITY, show_default=True, help="Issuing authority code (iss).")
 @click.option("--status-uri", default=DEFAULT_STATUS_URI, show_default=True,
@@ -93,10 +101,12 @@ def _token(module: str | None, label: str | None) -> TokenRef | None:
               help="How many root keys must sign a new root version.")
 @click.option("--token", "token_label", help="Generate every key inside this PKCS#11 token (PIN from "
               "$PERMIT_REGISTRY_PKCS11_PIN).")
+@click.option("--root-token", "root_token_labels", multiple=True, help="Generate root key i inside its officer's "
+              "own token (repeat once per root key; PIN from $PERMIT_REGISTRY_PKCS11_PIN_<LABEL>).")
 @click.option("--pkcs11-module", help="The token's PKCS#11 module (.so); default $PERMIT_REGISTRY_PKCS11_MODULE.")
 @click.pass_obj
 def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, root_threshold: int,
-         token_label: str | None, pkcs11_module: str | None) -> None:
+         token_label: str | None, root_token_labels: tuple[str, ...], pkcs11_module: str | None) -> None:
     """Create the registry home: configuration, root keys (TUF root version 1), the timestamp key, first
     issuing keys and the permit store."""
     if "{id}" not in status_uri:
@@ -106,12 +116,14 @@ def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, 
     if home.config_path.exists():
         raise KeyStoreError(f"{home.path} is already a registry home; nothing was changed")
     token = _token(pkcs11_module, token_label)
+    root_tokens = _root_tokens(pkcs11_module, root_token_labels, root_keys)
     passphrase = passphrase_from_env() or _ask_passphrase(confirm=True)
-    roots = None if token is not None else _root_passphrases(root_keys, prompt=True)
+    roots = None if token is not None or root_tokens else _root_passphrases(root_keys, prompt=True)
     home.path.mkdir(parents=True, exist_ok=True)
     home.path.chmod(0o700)
     store = KeyStore.create(home.path, passphrase, now(), algorithms.algorithm_id(alg), root_keys=root_keys,
-                            root_threshold=root_threshold, root_passphrases=roots, token=token)
+                            root_threshold=root_threshold, root_passphrases=roots, token=token,
+                            root_tokens=root_tokens)
     from registry import store as permit_store
 
     permit_store.open_store(home.db_path)
@@ -165,8 +177,12 @@ def keys_list(home: Home, as_json: bool) -> None:
               "(default: as many as now).")
 @click.option("--root-threshold", type=click.IntRange(1, 15), help="With --use root: the new threshold "
               "(default: as now).")
+@click.option("--root-token", "root_token_labels", multiple=True, help="With --use root: new root key i in "
+              "its officer's own token (repeat once per new root key).")
+@click.option("--pkcs11-module", help="The tokens' PKCS#11 module; default $PERMIT_REGISTRY_PKCS11_MODULE.")
 @click.pass_obj
-def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_threshold: int | None) -> None:
+def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_threshold: int | None,
+                root_token_labels: tuple[str, ...], pkcs11_module: str | None) -> None:
     """Generate a new active key; the previous one is retired. Publish afterwards.
 
     `--use root` is a root ceremony: the next TUF root version, signed by the current root threshold
@@ -180,7 +196,9 @@ def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_thre
         threshold = root_threshold or min(store.root_threshold, count)
         if threshold > count:
             raise click.BadParameter(f"cannot exceed the number of root keys ({count})", param_hint="--root-threshold")
-        metadata = rotate_root(home, repo, now(), count, threshold, _new_root_passphrases(count, store.token))
+        tokens = _root_tokens(pkcs11_module, root_token_labels, count)
+        passes = None if tokens else _new_root_passphrases(count, store.token)
+        metadata = rotate_root(home, repo, now(), count, threshold, passes, tokens)
         warn_lone_root(count, threshold)
         click.echo(f"root version {metadata.signed.version}: {threshold}-of-{count} new root keys, signed by the "
                    "old and the new threshold; run `registry publish` so verifiers follow it")

@@ -14,6 +14,7 @@ from tuf.api.metadata import Metadata, Root
 
 from keys.errors import KeyStoreError, Reason
 from keys.keystore import KeyStore
+from keys.pkcs11 import TokenRef
 from keys.trustlist import TrustedKey
 from keys.tufkeys import tuf_key
 from registry.home import Config, Home
@@ -84,12 +85,13 @@ def ensure_repository(home: Home, repo: Repository, now: int) -> Metadata[Root]:
 
 
 def rotate_root(home: Home, repo: Repository, now: int, count: int, threshold: int,
-                passphrases: list[bytes] | None) -> Metadata[Root]:
-    """New root keys (count, threshold): root version n+1 signed by the old threshold and the new."""
+                passphrases: list[bytes] | None, tokens: list[TokenRef] | None = None) -> Metadata[Root]:
+    """New root keys (count, threshold; in files with `passphrases`, or one per officer's token): root
+    version n+1 signed by the old threshold and the new."""
     keys = home.keys()
     ensure_repository(home, repo, now)
     old_signers = [private for _, private in keys.root_signers()]
-    new_roots = keys.new_roots(count, threshold, passphrases, now)
+    new_roots = keys.new_roots(count, threshold, passphrases, now, tokens=tokens)
     secrets = list(passphrases or [])
     new_signers = []
     for i, key in enumerate(new_roots[:threshold]):

@@ -116,3 +116,39 @@ def test_office_with_every_key_in_softhsm2_inits_issues_publishes_rotates(token_
     for private in privates:
         assert private["sensitive"] is True and private["extractable"] is False
         assert private["never_extractable"] is True and private["value_readable"] is False
+
+
+def test_each_root_officer_holds_a_token_of_their_own(token_env: dict[str, str], tmp_path: Path) -> None:
+    """A 2-of-3 root, one token (and PIN) per officer: one officer alone cannot sign a new root version,
+    two can; a rotation to new officers' tokens reaches the verifier by sync."""
+    env = {k: v for k, v in token_env.items() if k != "PERMIT_REGISTRY_PKCS11_PIN"}
+    env["PERMIT_REGISTRY_PKCS11_PIN_OFFICE"] = PIN
+    for label in ("r1", "r2", "r3", "n1", "n2"):
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", f"pin-{label}",
+                        "--so-pin", "12345678"], env=env, check=True, capture_output=True)
+    officers = {label: {f"PERMIT_REGISTRY_PKCS11_PIN_{label.upper()}": f"pin-{label}"} for label in
+                ("r1", "r2", "r3", "n1", "n2")}
+    home, pub, bank = str(tmp_path / "office"), str(tmp_path / "pub"), str(tmp_path / "bank")
+    everyone = {**env, **officers["r1"], **officers["r2"], **officers["r3"]}
+    _run(everyone, "registry", "--home", home, "init", "--token", LABEL, "--root-keys", "3", "--root-threshold",
+         "2", "--root-token", "r1", "--root-token", "r2", "--root-token", "r3")
+    keys = json.loads(_run(env, "registry", "--home", home, "keys", "list", "--json"))
+    roots = sorted(k["location"] for k in keys if k["use"] == "root")
+    assert roots == [f"pkcs11 token {t}" for t in ("r1", "r2", "r3")]
+    _run(env, "registry", "--home", home, "publish", "-o", pub)
+    _run(env, "verifier", "--cache", bank, "sync", pub, "--root", str(Path(pub) / "metadata" / "root.json"))
+
+    alone = subprocess.run([sys.executable, "-m", "registry.cli", "--home", home, "keys", "rotate", "--use",
+                            "timestamp"], env={**env, **officers["r2"]}, cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert alone.returncode == 1 and "BAD_PASSPHRASE" in alone.stderr and "1 of the 2" in alone.stderr
+    assert not (tmp_path / "office" / "published" / "metadata" / "2.root.json").exists()
+
+    two = {**env, **officers["r1"], **officers["r3"]}
+    _run({**two, **officers["n1"], **officers["n2"]}, "registry", "--home", home, "keys", "rotate", "--use", "root",
+         "--root-keys", "2", "--root-threshold", "2", "--root-token", "n1", "--root-token", "n2")
+    _run(env, "registry", "--home", home, "publish", "-o", pub)
+    _run(env, "verifier", "--cache", bank, "sync", pub)
+    assert json.loads(_run(env, "verifier", "--cache", bank, "status", "--json"))["root_version"] == 2
+    root_v2 = json.loads((Path(pub) / "metadata" / "2.root.json").read_bytes())
+    assert len(root_v2["signatures"]) == 4 and root_v2["signed"]["roles"]["root"]["threshold"] == 2
