@@ -282,3 +282,17 @@ class _serve:
 
 
 
+
+
+def test_wrong_root_on_first_pin_leaves_nothing_pinned(office, tmp_path: Path) -> None:
+    """A --root from another issuer fails the first sync, and the cache is not left pinned to it."""
+    source, _, _, text = office
+    stranger = TufSource(Issuer(), tmp_path / "stranger")
+    stranger.publish(NOW)
+    cache = Cache(tmp_path / "fresh")
+    with pytest.raises(SyncError) as info:
+        cache.sync(str(source.out), NOW + 700, stranger.root_json)
+    assert info.value.reason is Reason.SYNC_BAD_SIGNATURE
+    assert cache.tuf_root() is None
+    cache.sync(str(source.out), NOW + 700, source.root_json)
+    assert _reason(cache, text, NOW + 700) is Reason.REVOKED

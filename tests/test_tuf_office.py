@@ -282,3 +282,41 @@ def test_extra_targets_such_as_a_log_checkpoint_reach_the_verifier(registry_home
         publish(home, pub, now + 60, extra_targets={"trust-list.cwt": b"not the trust list"})
     assert info.value.reason is Reason.USAGE
     assert (pub / "metadata" / "timestamp.json").read_bytes() == timestamp_before  # nothing was published
+
+
+def test_home_from_before_tuf_publishes_a_repository_after_the_upgrade(registry_home: Path, tmp_path: Path) -> None:
+    """A home written by the previous version (one root key, PKCS#8 PEM files at 2,048 PBKDF2 rounds, no
+    timestamp key, no root metadata) publishes: its root key signs root version 1 naming a new timestamp key,
+    and each key file is rewritten in the strong format when first used."""
+    from cryptography.hazmat.primitives import serialization
+
+    home = Home(registry_home, lambda: PASS.encode())
+    keys = home.keys()
+    legacy: dict[str, object] = {"trust_list_version": 0, "keys": []}
+    for key in [keys.roots[0], *keys.keys]:
+        private = keys.private_key(key)
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,  # type: ignore[union-attr]
+                                    serialization.BestAvailableEncryption(PASS.encode()))
+        (registry_home / "keys" / f"{key.kid.hex()}.pem").write_bytes(pem)
+        (registry_home / "keys" / f"{key.kid.hex()}.key").unlink()
+        record = {k: v for k, v in keys._to_json(key).items() if k != "where"}
+        if key is keys.roots[0]:
+            legacy["root"] = record
+        else:
+            legacy["keys"].append(record)  # type: ignore[union-attr]
+    for key in keys.timestamp_keys:
+        (registry_home / "keys" / f"{key.kid.hex()}.key").unlink()
+    (registry_home / "keys" / "keys.json").write_text(json.dumps(legacy))
+    import shutil
+
+    shutil.rmtree(registry_home / "published")
+
+    upgraded = Home(registry_home, lambda: PASS.encode())
+    report = publish(upgraded, tmp_path / "pub", int(time.time()) + 5)
+    assert report.root_version == 1 and upgraded.keys().timestamp_key() is not None
+    root_kid = upgraded.keys().roots[0].kid.hex()  # it signed root version 1, so its file was rewritten
+    assert not (registry_home / "keys" / f"{root_kid}.pem").exists()
+    assert json.loads((registry_home / "keys" / f"{root_kid}.key").read_bytes())["kdf"]["iterations"] == 600_000
+    cache = Cache(tmp_path / "bank")
+    cache.sync(str(tmp_path / "pub"), int(time.time()) + 10, (tmp_path / "pub" / "metadata" / "root.json").read_bytes())
+    assert cache.trust_list() is not None

@@ -8,23 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuf.api.serialization import DeserializationError
+
 from keys.errors import PermitError
+from keys.trustlist import TrustList
 from verifier.cache import Cache, epoch, iso
+from verifier.status import SignedStatusList
 
 
-def holdings(cache: Cache, at: int) -> dict[str, Any]:
+def holdings(cache: Cache, at: int, loaded: tuple[TrustList | None, dict[int, SignedStatusList]] | None = None,
+             ) -> dict[str, Any]:
     """root_version, trust_list_version, last_sync, timestamp_expires (and whether it has passed) and,
-    per status list, its id, age_seconds, issued_at and expires_at."""
+    per status list, its id, age_seconds, issued_at and expires_at. `loaded`: the trust list and status
+    lists a server already holds in memory (else they are read and verified from the cache)."""
     state = cache.sync_state() or {}
     try:
         root = cache.tuf_root()
-    except (OSError, ValueError):
+    except (OSError, ValueError, DeserializationError):
         root = None
-    try:
-        trust = cache.trust_list()
-    except PermitError:
-        trust = None
-    lists = cache.status_lists(trust) if trust is not None else {}
+    if loaded is not None:
+        trust, lists = loaded
+    else:
+        try:
+            trust = cache.trust_list()
+        except PermitError:
+            trust = None
+        lists = cache.status_lists(trust) if trust is not None else {}
     expires = state.get("timestamp_expires")
     return {
         "root_version": root.signed.version if root is not None else state.get("root_version"),  # type: ignore[attr-defined]

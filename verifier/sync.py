@@ -116,6 +116,17 @@ def _load(tuf_dir: Path, role: str) -> Metadata:
 
 
 def run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncReport:
+    """A first pin holds only if its first sync succeeds: a wrong --root leaves nothing pinned."""
+    first_pin = not (cache.dir / TUF_DIR / "root.json").exists()
+    try:
+        return _run_sync(cache, source, at, root)
+    except BaseException:
+        if first_pin:
+            shutil.rmtree(cache.dir / TUF_DIR, ignore_errors=True)
+        raise
+
+
+def _run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncReport:
     bootstrap = _bootstrap(cache, root)
     fetcher, base = tufsync.source(source)
     where = source[:200]

@@ -264,12 +264,12 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/health")
     def health() -> Response:
-        trust, _ = state.lists(SECTORS["bank"])
+        trust, status = state.lists(SECTORS["bank"])
         body: dict[str, Any] = {"status": "ok" if trust is not None else "no-trust-list"}
         if trust is not None:
             body.update(trust_list_version=trust.version, trust_list_expires_at=trust.expires_at,
                         trust_list_expired=state.clock() >= trust.expires_at)
-        body.update(holdings(state.cache, int(state.clock())))
+        body.update(holdings(state.cache, int(state.clock()), (trust, status.lists if status else {})))
         return jsonify(body)
 
     @app.get("/openapi.json")
