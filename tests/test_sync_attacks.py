@@ -296,3 +296,27 @@ def test_wrong_root_on_first_pin_leaves_nothing_pinned(office, tmp_path: Path) -
     assert cache.tuf_root() is None
     cache.sync(str(source.out), NOW + 700, source.root_json)
     assert _reason(cache, text, NOW + 700) is Reason.REVOKED
+
+
+def test_two_step_rollback_leaves_the_running_api_saying_revoked(office, tmp_path: Path) -> None:
+    from verifier.server import orgs
+    from verifier.server.app import create_app
+
+    source, cache, before, text = office
+    app = create_app(cache.dir, {"CLOCK": lambda: NOW + 1300, "TESTING": True})
+    key = orgs.add_org(orgs.connect(cache.dir), "Bank", "bank", NOW)
+    client = app.test_client()
+
+    def verdict() -> str:
+        r = client.post("/v1/verify", json={"payload": text}, headers={"Authorization": f"Bearer {key}"})
+        return r.get_json()["reason"]
+
+    assert verdict() == "REVOKED"
+    source.publish(NOW + 1200, entries=[(INDEX, 1), (8, 2)])
+    withheld = source.copy(tmp_path / "withheld")
+    shutil.rmtree(withheld / "targets" / "status")
+    assert _refused(cache, withheld, NOW + 1300) is Reason.SYNC_UNAVAILABLE
+    assert _refused(cache, before, NOW + 1300) is Reason.SYNC_ROLLBACK
+    time.sleep(1.1)  # the server re-reads the cache at most once a second
+    assert verdict() == "REVOKED"
+    app.extensions["verifier"].audit.close()
