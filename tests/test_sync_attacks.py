@@ -320,3 +320,15 @@ def test_two_step_rollback_leaves_the_running_api_saying_revoked(office, tmp_pat
     time.sleep(1.1)  # the server re-reads the cache at most once a second
     assert verdict() == "REVOKED"
     app.extensions["verifier"].audit.close()
+
+
+def test_timestamp_dated_in_the_future_does_not_make_lists_younger(issuer: Issuer, tmp_path: Path) -> None:
+    """An office clock two hours ahead (or a timestamp key thief) cannot buy freshness: a list is never
+    vouched for later than the sync that received it."""
+    source = TufSource(issuer, tmp_path / "pub")
+    source.publish(NOW + 2 * HOUR)
+    cache = Cache(tmp_path / "cache")
+    cache.sync(str(source.out), NOW, source.root_json)
+    text = issuer.sign(make_permit(status_index=5))
+    result = check(text, cache.trust_list(), NOW + HOUR + 1, cache.status_lookup(HOUR))
+    assert (result.reason, result.status_age) == (Reason.STATUS_STALE, HOUR + 1)

@@ -32,6 +32,7 @@ from verifier.cache import (
     SyncReport,
     _read,
     _verify_with_any,
+    epoch,
     iso,
     target_kind,
 )
@@ -171,13 +172,13 @@ def _run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncRep
     trust = _verify_with_any(files[TRUST_FILE], [algorithms.load_public_pem(p.encode()) for p in trust_pems], at,
                              current=held_trust)
     count = _check_status_lists(cache, files, trust, held_trust, at, where)
-    issued = timestamp.signed.unrecognized_fields.get(ISSUED_FIELD)
+    issued = _vouched_at(timestamp.signed.unrecognized_fields.get(ISSUED_FIELD), at)
     state = {
         "source": source[:1000],
         "last_sync": iso(at),
         "root_version": root_md.signed.version,
         "timestamp_version": timestamp.signed.version,
-        "timestamp_issued": issued if isinstance(issued, str) else None,
+        "timestamp_issued": issued,
         "timestamp_expires": timestamp.signed.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "targets_version": targets.signed.version,
         "trust_keys": trust_pems,
@@ -185,6 +186,18 @@ def _run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncRep
     files[SYNC_FILE] = json.dumps(state, indent=1).encode()
     generation = cache._commit(files)
     return SyncReport(trust.version, count, generation, root_md.signed.version, timestamp.signed.version)
+
+
+def _vouched_at(issued: object, at: int) -> str | None:
+    """The timestamp's `issued` time, never later than the sync that received it (an office clock running
+    ahead cannot make lists look younger than they are); None if absent or not ISO 8601."""
+    if not isinstance(issued, str):
+        return None
+    try:
+        when = epoch(issued)
+    except ValueError:
+        return None
+    return iso(min(when, at))
 
 
 def _check_status_lists(cache: Cache, files: dict[str, bytes], trust: TrustList, held_trust: TrustList | None,
