@@ -7,11 +7,13 @@ with a DER signature, Ed25519 as `ed25519`).
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from securesystemslib.signer import Key, Signature, SSlibKey
 from securesystemslib.signer import Signer as SslibSigner
 
 from keys import algorithms
 from keys.algorithms import ES256, PrivateKey, PublicKey
+from keys.errors import FormatError
 
 
 def tuf_key(public: PublicKey) -> SSlibKey:
@@ -20,10 +22,20 @@ def tuf_key(public: PublicKey) -> SSlibKey:
 
 
 def public_of(key: Key) -> PublicKey:
-    """The cryptography public key behind a TUF key from trusted root metadata."""
-    if not isinstance(key, SSlibKey):
-        raise ValueError(f"unsupported TUF key type {type(key).__name__}")
-    return algorithms.load_public_key(algorithms.spki_der(key._crypto_key()))  # type: ignore[arg-type]
+    """The cryptography public key behind a TUF key from trusted root metadata (ECDSA P-256 keys carry a
+    PEM, Ed25519 keys the raw key in hex). Other types raise FormatError."""
+    public = key.keyval.get("public") if isinstance(key.keyval, dict) else None
+    if not isinstance(public, str):
+        raise FormatError("TUF key has no public value")
+    if key.keytype == "ecdsa" and key.scheme == "ecdsa-sha2-nistp256":
+        return algorithms.load_public_pem(public.encode())
+    if key.keytype == "ed25519" and key.scheme == "ed25519":
+        try:
+            raw = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+        except ValueError as exc:
+            raise FormatError(f"bad Ed25519 TUF key: {exc}") from None
+        return algorithms.load_public_key(algorithms.spki_der(raw))
+    raise FormatError(f"unsupported TUF key {key.keytype}/{key.scheme}")
 
 
 class TufSigner(SslibSigner):

@@ -9,6 +9,7 @@ generation with what vouched for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from tuf.api.metadata import Metadata, Root, Targets, Timestamp
 from tuf.ngclient import Updater
 
 from keys import algorithms
-from keys.errors import Reason, StatusError, SyncError
+from keys.errors import FormatError, Reason, StatusError, SyncError
 from keys.trustlist import MAX_TRUST_LIST, TrustList
 from keys.tufkeys import public_of
 from verifier import tufsync
@@ -81,7 +82,10 @@ def _bootstrap(cache: Cache, root: bytes | None) -> bytes | None:
     legacy = cache.root()
     if legacy is not None:
         spki = algorithms.spki_der(legacy)
-        named = {algorithms.spki_der(public_of(k)) for k in given.signed.keys.values()}
+        named = set()
+        for key in given.signed.keys.values():
+            with contextlib.suppress(FormatError):
+                named.add(algorithms.spki_der(public_of(key)))
         if spki not in named:
             raise SyncError(f"{cache.dir} is pinned to a root.pem key that this root.json does not name: another "
                             f"issuer? Remove {cache.dir / 'root.pem'} to pin it on purpose", Reason.ROOT_MISMATCH)
