@@ -59,8 +59,8 @@ def test_publish_and_sync_every_15_minutes_for_24_hours_never_reads_stale(regist
     home = Home(registry_home, lambda: PASS.encode())
     pub, cache = tmp_path / "pub", Cache(tmp_path / "bank")
     start = int(time.time()) + 60
-    oldest_signature, reasons, ages = 0, set(), []
-    for step in range(24 * 4 + 1):
+    oldest_signature, least_life, reasons, ages = 0, 10**9, set(), []
+    for step in range(24 * 4 + 4):  # a little over a day: the lists are re-signed on the way
         now = start + step * 900
         publish(home, pub, now)
         cache.sync(str(pub), now + 20, (pub / "metadata" / "root.json").read_bytes() if step == 0 else None)
@@ -69,10 +69,13 @@ def test_publish_and_sync_every_15_minutes_for_24_hours_never_reads_stale(regist
             result = check(text, trust, at, status)
             reasons.add(result.reason)
             ages.append(result.status_age)
-            oldest_signature = max(oldest_signature, at - status.lists[1].issued_at)  # type: ignore[union-attr]
+            held = status.lists[1]  # type: ignore[union-attr]
+            oldest_signature = max(oldest_signature, at - held.issued_at)
+            least_life = min(least_life, held.expires_at - at)
     assert reasons == {Reason.VALID}
     assert max(ages) <= 900  # never older than one publishing interval
     assert oldest_signature > 12 * BANK  # the list itself was signed long ago: freshness is the timestamp's
+    assert least_life > 20 * BANK  # and it was re-signed well before its 48 h expiry
 
 
 def test_root_held_2_of_3_rotates_and_a_verifier_follows_by_sync_alone(tmp_path: Path,
