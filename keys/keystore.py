@@ -90,6 +90,8 @@ class KeyStore:
         directory = home / "keys"
         if (directory / "keys.json").exists():
             raise KeyStoreError(f"a key store already exists at {directory}; refusing to overwrite it")
+        if token is not None and alg != ES256:
+            raise KeyStoreError("keys in a PKCS#11 token are ES256 (P-256); drop --alg", Reason.USAGE)
         if root_tokens is not None and len(root_tokens) != root_keys:
             raise KeyStoreError(f"{root_keys} root keys need {root_keys} tokens, got {len(root_tokens)}", Reason.USAGE)
         passes = _root_passes(root_keys, passphrase, root_passphrases, token if root_tokens is None else root_tokens[0])
