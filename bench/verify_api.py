@@ -26,10 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from helpers import DAY, STATUS_URI, Issuer
+from helpers import DAY, Issuer
+from tufsource import TufSource
 
-from keys import algorithms
-from registry.publish import pack_entries, status_token
 from verifier.cache import Cache
 from verifier.server import orgs
 
@@ -43,15 +42,10 @@ wrk.headers["Authorization"] = "Bearer {key}"
 
 def prepare(base: Path) -> tuple[Path, str, str]:
     issuer, now = Issuer(), int(time.time())
-    pub = base / "pub"
-    (pub / "status").mkdir(parents=True)
-    (pub / "trust-list.cwt").write_bytes(issuer.trust_bytes(issued_at=now - DAY, expires_at=now + 7 * DAY))
-    (pub / "status" / "1.cwt").write_bytes(status_token(STATUS_URI.replace("{id}", "1"), pack_entries(131072, []),
-                                                        now - 60, 3600, now + DAY, issuer.status_key))
-    (pub / "index.json").write_text('{"status_lists": [{"id": 1, "path": "status/1.cwt"}]}')
+    source = TufSource(issuer, base / "pub", now)
+    source.publish(now, exp=now + DAY)
     cache = Cache(base / "cache")
-    cache.pin_root(algorithms.public_pem(issuer.root.public_key()).encode())
-    cache.sync(str(pub), now)
+    cache.sync(str(source.out), now, source.root_json)
     key = orgs.add_org(orgs.connect(cache.dir), "Bench Bank", "bank", now, rate=1e6)
     return cache.dir, key, issuer.sign()
 

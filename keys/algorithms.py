@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import TypeAlias
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from keys.errors import FormatError, SignatureError
 
@@ -19,7 +20,27 @@ EDDSA = -8
 ALGORITHMS = {ES256: "ES256", EDDSA: "EdDSA"}
 ALGORITHM_IDS = {name: alg for alg, name in ALGORITHMS.items()}
 
-PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+class Signer(ABC):
+    """A private key that signs without handing out its bytes (a PKCS#11 token key, for instance).
+
+    The one signing interface of the project: `sign` and `algorithm_of` below accept a Signer wherever
+    they accept a software private key, so the COSE envelope, the trust list, status lists, permits and
+    TUF metadata are signed the same way whether the key lives in a file or in hardware."""
+
+    alg: int
+
+    @abstractmethod
+    def public_key(self) -> ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey:
+        """The public half."""
+
+    @abstractmethod
+    def sign_raw(self, data: bytes) -> bytes:
+        """Sign `data`: ES256 as the 64-byte r||s COSE uses, EdDSA as its 64-byte signature."""
+
+
+PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | Signer
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 KID_LENGTH = 8
@@ -53,6 +74,8 @@ def generate_private_key(alg: int) -> PrivateKey:
 
 def algorithm_of(key: PrivateKey | PublicKey) -> int:
     """The COSE algorithm a key is used with; only P-256 and Ed25519 keys are accepted."""
+    if isinstance(key, Signer):
+        return key.alg
     if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         if isinstance(key.curve, ec.SECP256R1):
             return ES256
@@ -98,12 +121,31 @@ def public_pem(key: PublicKey) -> str:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+def low_s(raw: bytes) -> bytes:
+    """An ES256 r||s signature in its low-S form."""
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    if s > P256_ORDER // 2:
+        s = P256_ORDER - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
 def sign(key: PrivateKey, data: bytes) -> bytes:
-    """Sign data (deterministically); ES256 signatures are the fixed 64-byte r||s form COSE uses, low-S."""
+    """Sign data; ES256 signatures are the fixed 64-byte r||s form COSE uses, always low-S (one valid text
+    per permit). Software keys sign deterministically (RFC 6979); a token's nonce is its own."""
+    if isinstance(key, Signer):
+        raw = key.sign_raw(data)
+        return low_s(raw) if key.alg == ES256 else raw
     if isinstance(key, ec.EllipticCurvePrivateKey):
         r, s = decode_dss_signature(key.sign(data, _ECDSA_SHA256_DETERMINISTIC))
-        return r.to_bytes(32, "big") + min(s, P256_ORDER - s).to_bytes(32, "big")
+        return low_s(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
     return key.sign(data)
+
+
+def der_signature(alg: int, raw: bytes) -> bytes:
+    """A COSE signature in the form X.509 and TUF (securesystemslib) use: DER for ECDSA, as is for EdDSA."""
+    if alg == ES256:
+        return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    return raw
 
 
 def _der_signature(raw: bytes) -> bytes:

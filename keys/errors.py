@@ -46,6 +46,17 @@ class Reason(StrEnum):
     LOG_BAD_SIGNATURE = "LOG_BAD_SIGNATURE"
     LOG_PROOF_INVALID = "LOG_PROOF_INVALID"
     LOG_INCONSISTENT = "LOG_INCONSISTENT"
+    # Syncing the TUF repository (verifier sync): refusals by python-tuf, in our words.
+    ROOT_NOT_PINNED = "ROOT_NOT_PINNED"
+    ROOT_MISMATCH = "ROOT_MISMATCH"
+    SYNC_ROLLBACK = "SYNC_ROLLBACK"
+    SYNC_FROZEN = "SYNC_FROZEN"
+    SYNC_MIX_AND_MATCH = "SYNC_MIX_AND_MATCH"
+    SYNC_TOO_LARGE = "SYNC_TOO_LARGE"
+    SYNC_BAD_SIGNATURE = "SYNC_BAD_SIGNATURE"
+    SYNC_UNAVAILABLE = "SYNC_UNAVAILABLE"
+    SYNC_INVALID = "SYNC_INVALID"
+    SYNC_PATH_REFUSED = "SYNC_PATH_REFUSED"
     # Local key store, permit store and usage.
     BAD_PASSPHRASE = "BAD_PASSPHRASE"
     KEY_STORE = "KEY_STORE"
@@ -90,6 +101,13 @@ class StatusError(PermitError):
     """A status list is missing, stale, or says the permit is not in good standing."""
 
     reason = Reason.STATUS_UNKNOWN
+
+
+class SyncError(PermitError):
+    """A sync was refused: the source is unreachable, rolled back, frozen, mixed, oversized or forged.
+    The cache keeps what it held."""
+
+    reason = Reason.SYNC_INVALID
 
 
 class KeyStoreError(PermitError):

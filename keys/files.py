@@ -41,3 +41,30 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def ensure_private(path: Path, create_dir: bool = False) -> None:
+    """Make a data file readable by its owner only (0600) in a folder of its owner only (0700), creating
+    the file if needed: the register's personal data and the service's token hashes are nobody else's.
+
+    A looser mode found on an existing file or folder (0644 from an older version, a careless copy) is
+    corrected; one that cannot be corrected (another user's file) is refused with a KeyStoreError.
+    A missing folder is created only with `create_dir` (otherwise the caller's open reports it)."""
+    directory = path.parent
+    if not directory.is_dir():
+        if not create_dir:
+            return
+        directory.mkdir(parents=True, mode=0o700)
+    for target, mode in ((directory, 0o700), (path, 0o600)):
+        if target is path and not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            if (os.stat(target).st_mode & 0o777) != mode:
+                os.chmod(target, mode)
+        except OSError as exc:
+            raise KeyStoreError(f"{target} is readable by others and its mode cannot be set to {mode:o}: "
+                                f"{exc.strerror}; refusing to use it") from None
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists() and (os.stat(side).st_mode & 0o777) != 0o600:
+            os.chmod(side, 0o600)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from keys.errors import KeyStoreError
 from keys.files import write_atomic
-from keys.keystore import KeyStore
+from keys.keystore import KeyStore, RootPassphrases, root_passphrase_from_env
 
 HOME_ENV = "PERMIT_REGISTRY_HOME"
 CONFIG_FILE = "config.json"
@@ -25,6 +25,8 @@ class Config:
     status_ttl: int = 3600  # seconds a status list's word stands; publish at least this often
     status_list_hours: int = 48  # after this a status list is expired and verifiers report STATUS_UNKNOWN
     office: dict = field(default_factory=dict)  # the office's policy (registry/office/policy.py): four eyes, bars
+    timestamp_hours: int = 24  # TUF timestamp lifetime: a verifier whose source stops moving fails after this
+    metadata_days: int = 7  # TUF targets and snapshot lifetime (re-signed at half of it)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -37,6 +39,7 @@ class Home:
 
     path: Path
     passphrase_source: Callable[[], bytes]
+    root_passphrase_source: RootPassphrases = root_passphrase_from_env
     _passphrase: bytes | None = field(default=None, repr=False)
     _keys: KeyStore | None = field(default=None, repr=False)
 
@@ -67,5 +70,5 @@ class Home:
 
     def keys(self) -> KeyStore:
         if self._keys is None:
-            self._keys = KeyStore(self.path, self.passphrase)
+            self._keys = KeyStore(self.path, self.passphrase, self.root_passphrase_source)
         return self._keys

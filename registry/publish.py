@@ -1,33 +1,44 @@
-"""Publishing: the signed files verifiers download, as static files any web server or CDN can serve.
+"""Publishing: a TUF repository of static files any web server, CDN or USB stick can carry.
 
-OUTDIR gets `root.pem`, `trust-list.cwt`, `status/<id>.cwt` (IETF Token Status List tokens, CWT
-form, 2 bits per entry) and `index.json` naming them. Only what changed is re-signed: the last
-signed files are kept under HOME/published/ with the digest of what they say, and a file is signed
-anew only when its content changed or half of its lifetime has passed.
+OUTDIR gets `metadata/` (`<n>.root.json` for every root version and `root.json`, the latest, for pinning;
+`<n>.targets.json`, `<n>.snapshot.json`, `timestamp.json`) and `targets/` (consistent snapshots:
+`<sha256>.trust-list.cwt`, `status/<sha256>.<id>.cwt`, and any extra targets such as a log checkpoint).
+
+The signed CWTs are kept under HOME/published/ with the digest of what they say; a file is signed anew
+only when its content changed or half its lifetime has passed (a status list lives 48 h: re-signed after
+24 h, long before it expires). The timestamp is re-signed on every run: a verifier's status age is the
+time since the newest timestamp that vouched for its lists, so publishing every 15 minutes and syncing as
+often never reads STATUS_STALE. Files are written so that a publish killed at any moment leaves whole
+files and a consistent repository: targets first, then metadata, timestamp.json last.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuf.api.metadata import Metadata
+
 from keys import algorithms, cbor
 from keys.algorithms import PrivateKey
 from keys.cose import sign1
+from keys.errors import KeyStoreError, PermitError, Reason
 from keys.files import write_atomic
 from keys.trustlist import KeyUse, build_trust_list
 from registry import lifecycle, store
 from registry.home import Home
+from registry.repository import METADATA_DIR, TARGETS_DIR, Lifetimes, Repository, serialize, target_file_name
+from registry.rotation import ensure_repository, lifetimes
 from verifier.status import CLAIM_EXP, CLAIM_IAT, CLAIM_STATUS_LIST, CLAIM_SUB, CLAIM_TTL, TYP
 
-ROOT_FILE = "root.pem"
 TRUST_FILE = "trust-list.cwt"
-INDEX_FILE = "index.json"
 STATE_FILE = "state.json"
+# Names of the files of the pre-TUF layout, removed from OUTDIR so no verifier keeps reading them.
+ROOT_FILE = "root.pem"
+INDEX_FILE = "index.json"
 DAY, HOUR = 86400, 3600
 
 
@@ -37,6 +48,8 @@ class PublishReport:
     trust_signed: bool
     lists: int
     lists_signed: int
+    timestamp_version: int = 0
+    root_version: int = 0
 
 
 def pack_entries(size: int, entries: list[tuple[int, int]]) -> bytearray:
@@ -72,25 +85,43 @@ def _due(entry: dict | None, digest: str, now: int) -> bool:
     return entry is None or entry["digest"] != digest or now >= (entry["iat"] + entry["exp"]) // 2
 
 
-def publish(home: Home, outdir: Path, now: int) -> PublishReport:
-    """Sign what changed and write every published file to OUTDIR."""
+def _copy_if_changed(data: bytes, target: Path) -> None:
+    try:
+        if target.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    write_atomic(target, data)
+
+
+def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] | None = None) -> PublishReport:
+    """Sign what changed, re-sign the timestamp, and write the repository to OUTDIR.
+
+    `extra_targets` (target path -> bytes) are published as targets beside the trust list and the status
+    lists: the hook for the transparency log's `log/checkpoint`."""
+    for path in extra_targets or {}:
+        if path == TRUST_FILE or path.startswith(("status/", "/")) or ".." in path.split("/"):
+            raise PermitError(f"extra target {path!r} clashes with a published file or leaves the repository; "
+                              "nothing was published", Reason.USAGE)
     config, keys = home.config(), home.keys()
     signed_dir = home.path / "published"
     for directory in (signed_dir, outdir):  # temporary files of a publish that was killed midway
         if directory.is_dir():
             for stale in directory.rglob(".*.tmp"):
                 stale.unlink(missing_ok=True)
+    repo = Repository(signed_dir / METADATA_DIR)
+    ensure_repository(home, repo, now)
+    online_key, online = keys.timestamp_signer()
     state_path = signed_dir / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.exists() else {"trust": None, "lists": {}}
 
-    trust_digest = _digest(json.dumps(config.to_json(), sort_keys=True).encode(),
+    trust_digest = _digest(json.dumps(config.to_json(), sort_keys=True).encode(), online_key.kid,
                            *[cbor.dumps(k.to_cbor()) for k in keys.keys])
     trust_signed = _due(state["trust"], trust_digest, now)
     if trust_signed:
         expires = now + config.trust_list_days * DAY
         data = build_trust_list(version=keys.next_trust_list_version(), issuer=config.authority, issued_at=now,
-                                expires_at=expires, status_uri=config.status_uri, keys=keys.keys,
-                                root_key=keys.root_private())
+                                expires_at=expires, status_uri=config.status_uri, keys=keys.keys, root_key=online)
         write_atomic(signed_dir / TRUST_FILE, data)
         state["trust"] = {"digest": trust_digest, "iat": now, "exp": expires, "version": keys.trust_list_version}
 
@@ -101,7 +132,8 @@ def publish(home: Home, outdir: Path, now: int) -> PublishReport:
     for row in lists:
         list_id, size = row["list_id"], row["size"]
         raw = pack_entries(size, lifecycle.set_entries(db, list_id))
-        digest = _digest(bytes(raw), str(config.status_ttl).encode())
+        status_kid = keys.active(KeyUse.STATUS).kid
+        digest = _digest(bytes(raw), str(config.status_ttl).encode(), status_kid)
         entry = state["lists"].get(str(list_id))
         if _due(entry, digest, now):
             if status_key is None:
@@ -112,26 +144,61 @@ def publish(home: Home, outdir: Path, now: int) -> PublishReport:
             write_atomic(signed_dir / "status" / f"{list_id}.cwt", token)
             state["lists"][str(list_id)] = {"digest": digest, "iat": now, "exp": expires}
             signed_count += 1
-    write_atomic(state_path, json.dumps(state, indent=2).encode())
 
-    index = {
-        "published_at": now,
-        "root": ROOT_FILE,
-        "trust_list": TRUST_FILE,
-        "trust_list_version": state["trust"]["version"],
-        "status_lists": [
-            {"id": row["list_id"], "path": f"status/{row['list_id']}.cwt",
-             "iat": state["lists"][str(row["list_id"])]["iat"], "exp": state["lists"][str(row["list_id"])]["exp"]}
-            for row in lists
-        ],
-    }
-    write_atomic(outdir / ROOT_FILE, algorithms.public_pem(keys.root.public_key).encode())
-    for name in [TRUST_FILE, *[f"status/{row['list_id']}.cwt" for row in lists]]:
-        target = outdir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists() or target.read_bytes() != (signed_dir / name).read_bytes():
-            tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(signed_dir / name, tmp)
-            tmp.replace(target)
-    write_atomic(outdir / INDEX_FILE, json.dumps(index, indent=2).encode() + b"\n")
-    return PublishReport(state["trust"]["version"], trust_signed, len(lists), signed_count)
+    files = {TRUST_FILE: (signed_dir / TRUST_FILE).read_bytes()}
+    for row in lists:
+        files[f"status/{row['list_id']}.cwt"] = (signed_dir / "status" / f"{row['list_id']}.cwt").read_bytes()
+    files.update(extra_targets or {})
+    write_atomic(state_path, json.dumps(state, indent=2).encode())
+    root, _, timestamp = export(repo, outdir, files, now, online, lifetimes(config))
+    return PublishReport(state["trust"]["version"], trust_signed, len(lists), signed_count,
+                         timestamp.signed.version, root.signed.version)
+
+
+def export(repo: Repository, outdir: Path, files: dict[str, bytes], now: int, online: PrivateKey,
+           spans: Lifetimes) -> tuple[Metadata, Metadata, Metadata]:
+    """Sign the metadata for `files` and write the repository to OUTDIR in an order that keeps it
+    consistent at every instant: targets, roots, targets and snapshot metadata, the repository's own
+    state, and timestamp.json last. Returns (root, targets, timestamp)."""
+    root = repo.root()
+    if root is None:
+        raise KeyStoreError("the repository has no root metadata yet")
+    previous_targets = repo.latest("targets")
+    targets, snapshot, timestamp = repo.update(files, now, online, spans)
+    meta_out, targets_out = outdir / METADATA_DIR, outdir / TARGETS_DIR
+    for path, info in targets.signed.targets.items():
+        _copy_if_changed(files[path], targets_out / target_file_name(path, info.hashes["sha256"]))
+    for version in repo.root_versions():
+        _copy_if_changed((repo.dir / f"{version}.root.json").read_bytes(), meta_out / f"{version}.root.json")
+    _copy_if_changed(serialize(root), meta_out / "root.json")
+    _copy_if_changed(serialize(targets), meta_out / f"{targets.signed.version}.targets.json")
+    _copy_if_changed(serialize(snapshot), meta_out / f"{snapshot.signed.version}.snapshot.json")
+    repo.save(targets, snapshot, timestamp)
+    write_atomic(meta_out / "timestamp.json", serialize(timestamp))
+    _prune(outdir, targets, previous_targets, snapshot.signed.version)
+    return root, targets, timestamp
+
+
+def _prune(outdir: Path, targets: object, previous: object, snapshot_version: int) -> None:
+    """Drop what no recent metadata names: targets of neither the current nor the previous targets
+    version, metadata older than the previous version (a verifier mid-sync may still read those), and
+    the files of the pre-TUF layout."""
+    keep: set[str] = set()
+    for md in (targets, previous):
+        if md is not None:
+            for path, info in md.signed.targets.items():  # type: ignore[attr-defined]
+                keep.add(target_file_name(path, info.hashes["sha256"]))
+    targets_out = outdir / TARGETS_DIR
+    for file in targets_out.rglob("*"):
+        if file.is_file() and file.relative_to(targets_out).as_posix() not in keep:
+            file.unlink(missing_ok=True)
+    current = {"targets": targets.signed.version, "snapshot": snapshot_version}  # type: ignore[attr-defined]
+    for file in (outdir / METADATA_DIR).glob("*.*.json"):
+        version, role = file.name.split(".")[:2]
+        if role in current and version.isdigit() and int(version) < current[role] - 1:
+            file.unlink(missing_ok=True)
+    for legacy in (ROOT_FILE, INDEX_FILE, TRUST_FILE):
+        (outdir / legacy).unlink(missing_ok=True)
+    if (outdir / "status").is_dir():
+        for file in (outdir / "status").glob("*.cwt"):
+            file.unlink(missing_ok=True)

@@ -36,6 +36,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from keys.errors import PermitError, Reason
+from keys.files import ensure_private
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
@@ -296,7 +297,9 @@ def fold_text(text: str | None) -> str | None:
 
 
 def open_store(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
-    """Open (creating and migrating as needed) the store at `path`, in WAL mode with a busy timeout."""
+    """Open (creating and migrating as needed) the store at `path`, in WAL mode with a busy timeout.
+    The file is the owner's alone (0600 in a 0700 folder): it holds personal data and photos."""
+    ensure_private(path)
     try:
         conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000)
     except sqlite3.Error as exc:

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads((VECTORS / "vectors.json").read_text())
     cache = Cache(Path(tempfile.mkdtemp(prefix="fuzz-cache-")))
     cache.pin_root((VECTORS / "root.pem").read_bytes())
-    cache.sync(str(VECTORS), int(time.time()))
+    cache.sync(str(VECTORS), int(time.time()), (VECTORS / "metadata" / "root.json").read_bytes())
     trust, status = cache.trust_list(), cache.status_lookup(max_age=10**9)
     root = cache.root()
     at = manifest["permit_vectors"][0]["at_epoch"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,8 +25,9 @@ from keys.algorithms import EDDSA, ES256, PrivateKey
 from keys.trustlist import KeyState, KeyUse, TrustedKey, build_trust_list
 from registry.encode import encode_permit
 from registry.numbers import LIST_SIZE
-from registry.publish import pack_entries, status_token
+from registry.publish import export, pack_entries, status_token
 from registry.qr import png_bytes
+from registry.repository import Lifetimes, Repository
 from verifier import base45, number
 from verifier.permit import PREFIX, Permit, day_start
 
@@ -133,10 +135,6 @@ def status_files(k: dict[str, PrivateKey]) -> dict[str, bytes]:
         "status/1.cwt": token(1, "status"),
         "status-wrong-list.cwt": token(7, "status"),  # a genuine list 7 offered as list 1
         "status-permit-key.cwt": token(1, "es256"),  # signed by a permit key, not a status key
-        "index.json": (json.dumps({"published_at": STATUS_IAT, "root": "root.pem", "trust_list": "trust-list.cwt",
-                                   "trust_list_version": 2,
-                                   "status_lists": [{"id": 1, "path": "status/1.cwt", "iat": STATUS_IAT,
-                                                     "exp": TRUST_EXP}]}, indent=2) + "\n").encode(),
     }
 
 
@@ -217,11 +215,24 @@ def permit_vectors(k: dict[str, PrivateKey]) -> list[tuple]:
     return vectors
 
 
+def tuf_repository(out: Path, root: PrivateKey, targets: dict[str, bytes]) -> None:
+    """The kit as a published TUF repository (metadata/, targets/), signed by the test root key as the
+    1-of-1 root and online key, vouched for at STATUS_IAT, valid until 2099: `verifier sync` reads it."""
+    spans = Lifetimes(timestamp=TRUST_EXP - STATUS_IAT, metadata=TRUST_EXP - STATUS_IAT, root=TRUST_EXP - STATUS_IAT)
+    shutil.rmtree(out / "metadata", ignore_errors=True)
+    shutil.rmtree(out / "targets", ignore_errors=True)
+    with tempfile.TemporaryDirectory() as state:
+        repo = Repository(Path(state))
+        repo.write_root([entry(root)], 1, entry(root), STATUS_IAT, [root], spans)
+        export(repo, out, targets, STATUS_IAT, root, spans)
+
+
 def generate(out: Path, keys_dir: Path) -> None:
     k = load_keys(keys_dir)
     if out != keys_dir:
         shutil.copytree(keys_dir / "keys", out / "keys", dirs_exist_ok=True)
     files = {**trust_files(k), **status_files(k)}
+    tuf_repository(out, k["root"], {"trust-list.cwt": files["trust-list.cwt"], "status/1.cwt": files["status/1.cwt"]})
     full_load = {"root": "root.pem", "trust_list": "trust-list.cwt", "status_lists": {"1": "status/1.cwt"},
                  "at": iso(CLOCK), "at_epoch": CLOCK}
     manifest = []

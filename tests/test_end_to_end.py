@@ -47,7 +47,7 @@ def test_issue_revoke_renew(office: tuple[Path, Path, Path], tmp_path: Path) -> 
     old_card = tmp_path / "card1.png"
     run("registry", "--home", str(home), "qr", number, "-o", str(old_card))
     run("registry", "--home", str(home), "publish", "-o", str(pub))
-    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "metadata" / "root.json"))
     assert verdict(cache, old_card) == (0, "VALID")
 
     run("registry", "--home", str(home), "renew", number)
@@ -77,8 +77,9 @@ def test_unsynced_verifier_is_never_silently_valid(office: tuple[Path, Path, Pat
     assert verdict(empty, card) == (2, "NO_TRUST_LIST")
     run("registry", "--home", str(home), "publish", "-o", str(pub))
     trust_only = tmp_path / "trust-only"
-    run("verifier", "--cache", str(trust_only), "trust", "add", str(pub / "trust-list.cwt"), "--root",
-        str(pub / "root.pem"))
+    [trust_file] = (pub / "targets").glob("*.trust-list.cwt")
+    run("verifier", "--cache", str(trust_only), "trust", "add", str(trust_file), "--root",
+        str(pub / "metadata" / "root.json"))
     assert verdict(trust_only, card) == (2, "STATUS_UNKNOWN")
 
 
@@ -120,7 +121,7 @@ def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
     run("registry", "--home", str(home), "keys", "compromise", kid)
     run("registry", "--home", str(home), "reissue", "--key", kid)
     run("registry", "--home", str(home), "publish", "-o", str(pub))
-    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "metadata" / "root.json"))
     for i, number in enumerate(numbers):
         assert verdict(cache, old[i])[1] in {"KEY_COMPROMISED", "SUPERSEDED"}
         assert verdict(cache, old[i])[0] == 1
@@ -140,7 +141,7 @@ def test_printed_card_verifies(office: tuple[Path, Path, Path], tmp_path: Path) 
     run("registry", "--home", str(home), "card", number, "-o", str(card_pdf))
     assert card_pdf.read_bytes().startswith(b"%PDF")
     run("registry", "--home", str(home), "publish", "-o", str(pub))
-    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "metadata" / "root.json"))
     proc = run("verifier", "--cache", str(cache), "check", str(card_png), "--json", ok=False)
     out = json.loads(proc.stdout)
     assert (proc.returncode, out["reason"], out["permit"]["number"]) == (0, "VALID", number)
@@ -160,7 +161,7 @@ def test_revocation_reaches_a_running_verification_service(tmp_path: Path) -> No
     number = number.stdout.strip()
     run("registry", "--home", str(home), "qr", number, "-o", str(tmp_path / "qr.png"))
     run("registry", "--home", str(home), "publish", "-o", str(pub))
-    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "metadata" / "root.json"))
     key = run("verifier", "--cache", str(cache), "orgs", "add", "--name", "Bank A", "--sector", "bank").stdout.strip()
     from verifier.scan import read_qr_text
 

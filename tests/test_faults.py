@@ -39,7 +39,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 class _StallingHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the published files, but sends only half of each status list and then hangs."""
+    """Serves the published files, but sends only half of each target file (trust list, status lists) and
+    then hangs."""
 
     stall = threading.Event()
 
@@ -47,7 +48,7 @@ class _StallingHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        if "/status/" not in self.path:
+        if "/targets/" not in self.path:
             return super().do_GET()
         data = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
         self.send_response(200)
@@ -62,8 +63,7 @@ def test_sync_killed_mid_download_keeps_the_previous_cache(published: tuple[Path
     home, pub = published
     cache_dir = tmp_path / "cache"
     cache = Cache(cache_dir)
-    cache.pin_root((pub / "root.pem").read_bytes())
-    cache.sync(str(pub), int(time.time()))
+    cache.sync(str(pub), int(time.time()), (pub / "metadata" / "root.json").read_bytes())
     before, trust_before = cache.generation(), cache.trust_list_bytes()
 
     registry("--home", str(home), "keys", "rotate")  # something new to sync
@@ -75,7 +75,7 @@ def test_sync_killed_mid_download_keeps_the_previous_cache(published: tuple[Path
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         proc = subprocess.Popen([sys.executable, "-m", "verifier.cli", "--cache", str(cache_dir), "sync", url],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(2.0)  # it has the index and trust list, and hangs inside the status list
+        time.sleep(2.0)  # it has the metadata, and hangs inside the new trust list
         assert proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -101,9 +101,9 @@ def test_publish_killed_at_any_moment_leaves_whole_files(published: tuple[Path, 
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     cache = Cache(tmp_path / f"cache-{delay}")
-    cache.pin_root((pub / "root.pem").read_bytes())
     try:
-        cache.sync(str(pub), int(time.time()))  # every published file is whole and signed
+        # every published file is whole and signed
+        cache.sync(str(pub), int(time.time()), (pub / "metadata" / "root.json").read_bytes())
     except PermitError as exc:  # only a rollback-free, consistent refusal is acceptable: none is expected
         pytest.fail(f"a killed publish left something a verifier refuses: {exc}")
     registry("--home", str(home), "publish", "-o", str(pub))  # the next publish completes and cleans up

@@ -48,7 +48,7 @@ def test_an_overturned_revocation_is_valid_again_after_publish_cli(tmp_path: Pat
     proposal = sh("registry", *h, "revoke", number, "--reason", "fraud", token=tokens["officer"]).stdout.strip()
     sh("registry", *h, "approve", proposal, token=tokens["officer2"])
     sh("registry", *h, "publish", "-o", str(pub))
-    sh("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "root.pem"))
+    sh("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "metadata" / "root.json"))
     assert verdict(cache, card) == "REVOKED"
     again = sh("registry", *h, "issue", "--json", str(ROOT / "samples" / "smith-john.json"), token=tokens["clerk"],
                ok=False)
@@ -85,7 +85,7 @@ def test_an_overturned_revocation_is_valid_again_after_publish_api(registry_home
     api.approve("officer2", 2)
     assert api.post("officer", "/publish") == ("ok", "done")
     cache = Cache(tmp_path / "bank")
-    cache.pin_root((registry_home / "public" / "root.pem").read_bytes())
+    cache.pin_tuf_root((registry_home / "public" / "metadata" / "root.json").read_bytes())
     cache.sync(str(registry_home / "public"), int(time.time()))
     qr = api.client.get(f"/admin/v1/permits/{number}", headers={"Authorization": f"Bearer {api.tokens['clerk']}"}) \
         .get_json()["qr_text"]

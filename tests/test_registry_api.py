@@ -414,39 +414,37 @@ def test_publish_then_serve_with_etag(client, tokens, registry_home: Path) -> No
     r = client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
     assert r.status_code == 200 and r.json["trust_signed"] and r.json["lists"] == 1
     public = registry_home / "public"
-    assert {p.name for p in public.iterdir()} >= {"root.pem", "trust-list.cwt", "index.json", "status"}
+    assert {p.name for p in public.iterdir()} == {"metadata", "targets"}
 
-    index = client.get("/published/index.json")
-    assert index.status_code == 200 and index.mimetype == "application/json"
-    etag = hashlib.sha256((public / "index.json").read_bytes()).hexdigest()
-    assert index.headers["ETag"] == f'"{etag}"'
-    assert index.headers["Cache-Control"] == "public, max-age=3600"  # the home's status_ttl
-    again = client.get("/published/index.json", headers={"If-None-Match": index.headers["ETag"]})
-    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == index.headers["ETag"]
-    assert again.headers["Cache-Control"] == "public, max-age=3600"
-    assert client.get("/published/index.json", headers={"If-None-Match": '"other"'}).status_code == 200
+    timestamp = client.get("/published/metadata/timestamp.json")
+    assert timestamp.status_code == 200 and timestamp.mimetype == "application/json"
+    etag = hashlib.sha256((public / "metadata" / "timestamp.json").read_bytes()).hexdigest()
+    assert timestamp.headers["ETag"] == f'"{etag}"'
+    assert timestamp.headers["Cache-Control"] == "public, no-cache"  # a cached timestamp would age every list
+    again = client.get("/published/metadata/timestamp.json", headers={"If-None-Match": timestamp.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == timestamp.headers["ETag"]
+    assert client.get("/published/metadata/timestamp.json", headers={"If-None-Match": '"other"'}).status_code == 200
 
-    status = client.get(f"/published/{index.json['status_lists'][0]['path']}")
+    targets = json.loads(client.get("/published/metadata/1.targets.json").data)["signed"]["targets"]
+    digest = targets["status/1.cwt"]["hashes"]["sha256"]
+    status = client.get(f"/published/targets/status/{digest}.1.cwt")
     assert status.status_code == 200 and status.mimetype == "application/statuslist+cwt"
-    trust = client.get("/published/trust-list.cwt")
-    assert trust.data == (public / "trust-list.cwt").read_bytes() and "max-age=3600" in trust.headers["Cache-Control"]
-    assert client.get("/published/root.pem").data.startswith(b"-----BEGIN PUBLIC KEY-----")
-    assert client.head("/published/root.pem").status_code == 200
+    assert status.headers["Cache-Control"] == "public, max-age=31536000, immutable"  # named by its hash
+    trust_digest = targets["trust-list.cwt"]["hashes"]["sha256"]
+    trust = client.get(f"/published/targets/{trust_digest}.trust-list.cwt")
+    assert trust.data == (public / "targets" / f"{trust_digest}.trust-list.cwt").read_bytes()
+    assert client.get("/published/metadata/root.json").headers["Cache-Control"] == "public, no-cache"
+    assert client.head("/published/metadata/1.root.json").status_code == 200
 
-    config = json.loads((registry_home / "config.json").read_text())
-    (registry_home / "config.json").write_text(json.dumps({**config, "status_ttl": 600}))
-    assert client.get("/published/index.json").headers["Cache-Control"] == "public, max-age=600"
-    assert client.get("/published/trust-list.cwt").headers["Cache-Control"] == "public, max-age=3600"
-
-    act(client, tokens["officer"], number, "suspend")  # a status list changes: index.json gets a new ETag
+    act(client, tokens["officer"], number, "suspend")  # a status list changes: a new timestamp, a new ETag
     client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
-    changed = client.get("/published/index.json", headers={"If-None-Match": index.headers["ETag"]})
-    assert changed.status_code == 200 and changed.headers["ETag"] != index.headers["ETag"]
+    changed = client.get("/published/metadata/timestamp.json", headers={"If-None-Match": timestamp.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != timestamp.headers["ETag"]
 
 
 @pytest.mark.parametrize("path", ["../config.json", "..%2fconfig.json", "%2e%2e/registry.db", "status/../../x",
                                   "/etc/passwd", "status", ".hidden", "status/.1.cwt.tmp", "nothing.json",
-                                  "..\\config.json", "index.json%00"])
+                                  "..\\config.json", "metadata/timestamp.json%00"])
 def test_published_refuses_paths_outside(client, tokens, registry_home: Path, path: str) -> None:
     client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
     (registry_home / "public" / ".hidden").write_text("secret")
@@ -518,16 +516,17 @@ def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
         assert _http("POST", f"{base}/admin/v1/permits/{number}/suspend", officer, {})[0] == 200
         assert _http("POST", f"{base}/admin/v1/publish", officer, {})[0] == 200
 
-        status, headers, _ = _http("GET", f"{base}/published/index.json")
-        assert status == 200 and headers["Cache-Control"] == "public, max-age=3600"
-        assert _http("GET", f"{base}/published/index.json", headers={"If-None-Match": headers["ETag"]})[0] == 304
+        status, headers, _ = _http("GET", f"{base}/published/metadata/timestamp.json")
+        assert status == 200 and headers["Cache-Control"] == "public, no-cache"
+        assert _http("GET", f"{base}/published/metadata/timestamp.json",
+                     headers={"If-None-Match": headers["ETag"]})[0] == 304
 
         # A verifier syncs from the server and sees the suspension.
         from verifier.cache import Cache
 
         cache = Cache(tmp_path / "bank")
-        cache.pin_root(_http("GET", f"{base}/published/root.pem")[2])
-        report = cache.sync(f"{base}/published/", int(time.time()))
+        root = _http("GET", f"{base}/published/metadata/root.json")[2]
+        report = cache.sync(f"{base}/published/", int(time.time()), root)
         assert report.trust_version >= 1 and report.status_lists == 1
         from verifier.check import check
 

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DAY, NOW, STATUS_URI, Issuer, make_permit
+from helpers import DAY, NOW, Issuer, make_permit
+from tufsource import TufSource
 
-from keys import algorithms
-from registry.publish import pack_entries, status_token
 from verifier.cache import Cache
 from verifier.server import orgs
 from verifier.server.app import create_app
@@ -28,16 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _cache(issuer: Issuer, directory: Path, revoked: list[int] = (), now: int = NOW) -> Cache:  # type: ignore[assignment]
     """A synced verifier cache whose lists are fresh at `now` (a live server reads the real clock)."""
-    pub = directory / "pub"
-    (pub / "status").mkdir(parents=True)
-    (pub / "trust-list.cwt").write_bytes(issuer.trust_bytes(issued_at=now - DAY, expires_at=now + 7 * DAY))
-    (pub / "status" / "1.cwt").write_bytes(status_token(STATUS_URI.replace("{id}", "1"),
-                                                        pack_entries(131072, [(i, 1) for i in revoked]),
-                                                        now - 60, 3600, now + DAY, issuer.status_key))
-    (pub / "index.json").write_text('{"status_lists": [{"id": 1, "path": "status/1.cwt"}]}')
+    source = TufSource(issuer, directory / "pub", now)
+    source.publish(now - 60, entries=[(i, 1) for i in revoked], exp=now + DAY)  # vouched for 60 s ago
     cache = Cache(directory / "cache")
-    cache.pin_root(algorithms.public_pem(issuer.root.public_key()).encode())
-    cache.sync(str(pub), now)
+    cache.sync(str(source.out), now, source.root_json)
     return cache
 
 

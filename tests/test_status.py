@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DAY, NOW, STATUS_URI, Issuer, make_permit
+from helpers import DAY, NOW, STATUS_URI, Issuer, make_permit, trusted
 from hypothesis import given
 from hypothesis import strategies as st
+from tufsource import TufSource
 
 from keys import algorithms
-from keys.errors import PermitError, Reason, StatusError, TrustError
+from keys.errors import PermitError, Reason, StatusError, SyncError
+from keys.trustlist import KeyState, KeyUse, verify_trust_list
 from registry.publish import pack_entries, status_token
 from verifier.cache import Cache
 from verifier.check import Verdict, check
@@ -76,94 +78,85 @@ def test_freshness(issuer: Issuer) -> None:
     assert check(text, trust, NOW, CachedStatus({})).verdict is Verdict.INDETERMINATE
 
 
-def _publish_dir(issuer: Issuer, root: Path, version: int = 1, entries=(), iat: int = NOW - 600,
-                 exp: int = NOW + 2 * DAY) -> Path:
-    (root / "status").mkdir(parents=True, exist_ok=True)
-    (root / "trust-list.cwt").write_bytes(issuer.trust_bytes(version=version))
-    (root / "root.pem").write_text(algorithms.public_pem(issuer.root.public_key()))
-    (root / "status" / "1.cwt").write_bytes(_token(issuer, list(entries), iat=iat, exp=exp))
-    (root / "index.json").write_text('{"status_lists": [{"id": 1, "path": "status/1.cwt"}]}')
-    return root
-
-
-def _synced_cache(issuer: Issuer, tmp_path: Path, source: Path) -> Cache:
+def _synced_cache(tmp_path: Path, source: TufSource) -> Cache:
     cache = Cache(tmp_path / "cache")
-    cache.pin_root((source / "root.pem").read_bytes())
-    cache.sync(str(source), NOW)
+    cache.sync(str(source.out), NOW, source.root_json)
     return cache
 
 
 def test_sync_from_a_directory_then_revocation(issuer: Issuer, tmp_path: Path) -> None:
-    source = _publish_dir(issuer, tmp_path / "pub")
-    cache = _synced_cache(issuer, tmp_path, source)
+    source = TufSource(issuer, tmp_path / "pub")
+    source.publish()
+    cache = _synced_cache(tmp_path, source)
     text = issuer.sign()
     assert check(text, cache.trust_list(), NOW, cache.status_lookup()).reason is Reason.VALID
-    _publish_dir(issuer, source, version=2, entries=[(4321, 1)], iat=NOW - 60)
-    cache.sync(str(source), NOW)
-    assert check(text, cache.trust_list(), NOW, cache.status_lookup()).reason is Reason.REVOKED
+    source.publish(NOW + 60, trust_version=2, entries=[(4321, 1)])
+    cache.sync(str(source.out), NOW + 60)
+    assert check(text, cache.trust_list(), NOW + 60, cache.status_lookup()).reason is Reason.REVOKED
 
 
-def test_sync_refuses_rollback_and_expired_lists(issuer: Issuer, tmp_path: Path) -> None:
-    source = _publish_dir(issuer, tmp_path / "pub", version=3)
-    cache = _synced_cache(issuer, tmp_path, source)
+def test_sync_refuses_expired_lists_and_keeps_the_cache(issuer: Issuer, tmp_path: Path) -> None:
+    source = TufSource(issuer, tmp_path / "pub")
+    source.publish()
+    cache = _synced_cache(tmp_path, source)
     before = cache.generation()
-    old = _publish_dir(issuer, tmp_path / "old", version=2)
-    with pytest.raises(TrustError) as info:
-        cache.sync(str(old), NOW)
-    assert info.value.reason is Reason.TRUST_LIST_ROLLBACK
-    older_status = _publish_dir(issuer, tmp_path / "older", version=3, iat=NOW - 900)
+    source.publish(NOW + 10, exp=NOW - 1, iat=NOW - 100)
     with pytest.raises(StatusError) as info:
-        cache.sync(str(older_status), NOW)
-    assert info.value.reason is Reason.STATUS_LIST_ROLLBACK
-    expired = _publish_dir(issuer, tmp_path / "expired", version=4, exp=NOW - 1, iat=NOW - 100)
-    with pytest.raises(StatusError) as info:
-        cache.sync(str(expired), NOW)
+        cache.sync(str(source.out), NOW + 10)
     assert info.value.reason is Reason.STATUS_LIST_EXPIRED
     assert cache.generation() == before
 
 
+def test_retired_status_key_signing_after_its_window_is_refused(issuer: Issuer, tmp_path: Path) -> None:
+    """A status key retired at NOW - DAY still has its signature accepted on lists dated inside its window,
+    and refused on a list dated after it, even though the signature itself is good."""
+    old_key = algorithms.generate_private_key(algorithms.ES256)
+    retired = trusted(old_key, KeyUse.STATUS, KeyState.RETIRED, not_after=NOW - DAY)
+    keys = [*issuer.keys, retired]
+    trust = verify_trust_list(issuer.trust_bytes(keys=keys), issuer.root.public_key(), NOW)  # type: ignore[arg-type]
+    inside = verify_status_list(_token(issuer, [], iat=NOW - 2 * DAY, key=old_key), trust, 1)
+    assert inside.issued_at == NOW - 2 * DAY
+    with pytest.raises(StatusError, match="outside the window"):
+        verify_status_list(_token(issuer, [], iat=NOW - 60, key=old_key), trust, 1)
+
+
 def test_interrupted_sync_keeps_the_previous_cache(issuer: Issuer, tmp_path: Path) -> None:
-    source = _publish_dir(issuer, tmp_path / "pub")
-    cache = _synced_cache(issuer, tmp_path, source)
+    source = TufSource(issuer, tmp_path / "pub")
+    source.publish()
+    cache = _synced_cache(tmp_path, source)
     before, held = cache.generation(), cache.trust_list_bytes()
-    broken = _publish_dir(issuer, tmp_path / "broken", version=2)
-    (broken / "status" / "1.cwt").write_bytes((broken / "status" / "1.cwt").read_bytes()[:100])  # cut mid-file
+    source.publish(NOW + 60, trust_version=2, entries=[(4321, 1)])
+    status_file = source.target_path("status/1.cwt")
+    status_file.write_bytes(status_file.read_bytes()[:100])  # cut mid-file
     with pytest.raises(PermitError):
-        cache.sync(str(broken), NOW)
+        cache.sync(str(source.out), NOW + 60)
     assert cache.generation() == before and cache.trust_list_bytes() == held
     assert check(issuer.sign(), cache.trust_list(), NOW, cache.status_lookup()).reason is Reason.VALID
     assert not list((tmp_path / "cache").glob(".*.tmp"))
 
 
-def test_sync_refuses_paths_outside_the_source(issuer: Issuer, tmp_path: Path) -> None:
-    source = _publish_dir(issuer, tmp_path / "pub")
-    (source / "index.json").write_text('{"status_lists": [{"id": 1, "path": "../secret"}]}')
-    cache = Cache(tmp_path / "cache")
-    cache.pin_root((source / "root.pem").read_bytes())
-    with pytest.raises(PermitError, match="refusing the path"):
-        cache.sync(str(source), NOW)
-
-
 @pytest.fixture
-def http_source(issuer: Issuer, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    root = _publish_dir(issuer, tmp_path / "www")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+def http_source(issuer: Issuer, tmp_path: Path) -> Iterator[tuple[str, TufSource]]:
+    source = TufSource(issuer, tmp_path / "www")
+    source.publish()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(source.out))
     handler.log_message = lambda *a: None  # type: ignore[method-assign]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", root
+    yield f"http://127.0.0.1:{server.server_address[1]}/", source
     server.shutdown()
     server.server_close()
 
 
-def test_sync_over_http(issuer: Issuer, tmp_path: Path, http_source: tuple[str, Path]) -> None:
-    url, root = http_source
+def test_sync_over_http(issuer: Issuer, tmp_path: Path, http_source: tuple[str, TufSource]) -> None:
+    url, source = http_source
     cache = Cache(tmp_path / "cache")
-    cache.pin_root((root / "root.pem").read_bytes())
-    report = cache.sync(url, NOW)
-    assert (report.trust_version, report.status_lists) == (1, 1)
+    report = cache.sync(url, NOW, source.root_json)
+    assert (report.trust_version, report.status_lists, report.root_version) == (1, 1, 1)
     assert check(issuer.sign(), cache.trust_list(), NOW, cache.status_lookup()).reason is Reason.VALID
-    shutil.rmtree(root / "status")
-    with pytest.raises(PermitError, match="cannot fetch"):
-        cache.sync(url, NOW)
+    source.publish(NOW + 60, trust_version=2, entries=[(4321, 1)])
+    shutil.rmtree(source.out / "targets" / "status")
+    with pytest.raises(SyncError) as info:
+        cache.sync(url, NOW + 60)
+    assert info.value.reason is Reason.SYNC_UNAVAILABLE

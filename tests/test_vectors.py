@@ -39,7 +39,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     at today's clock: the kit's lists are valid from before its load clock until 2099)."""
     directory = tmp_path_factory.mktemp("cache")
     result = CliRunner().invoke(cli, ["--cache", str(directory), "sync", str(VECTORS), "--root",
-                                      str(VECTORS / "root.pem")])
+                                      str(VECTORS / "metadata" / "root.json")])
     assert result.exit_code == 0, result.output
     return directory
 

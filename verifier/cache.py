@@ -1,38 +1,46 @@
-"""The verifier's local cache: the pinned root key, the trust list and the status lists.
+"""The verifier's local cache: the pinned TUF root, the trust list and the status lists.
 
-Layout: `root.pem` (pinned once), and `current` -> `gen-<n>/` holding `trust-list.cwt` and
-`status/<id>.cwt`. Every change (trust add, sync) writes a complete new generation, flushes it to
-disk and then swaps the `current` link in one rename: a crash mid-sync leaves the old cache intact,
-and readers (the CLI, server workers) see the old generation or the new one, never a mix.
+Layout: `tuf/` (python-tuf's trusted metadata: `root.json`, `root_history/`, timestamp, snapshot,
+targets), and `current` -> `gen-<n>/` holding `trust-list.cwt`, `status/<id>.cwt` and `sync.json` (what
+vouched for them: root and timestamp versions, the timestamp's `issued` and expiry, the trust-list
+keys named by the root, the time of the sync). Every change writes a complete new generation, flushes
+it to disk and swaps the `current` link in one rename: a crash mid-sync leaves the old cache intact, and
+readers (the CLI, server workers) see the old generation or the new one, never a mix.
+
+`root.pem` is the pre-TUF pin (one trust-list key): still honoured by `trust add` (conformance kits),
+refused by `sync` with ROOT_NOT_PINNED until the published `metadata/root.json` is pinned with --root.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import re
 import shutil
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from keys import algorithms
 from keys.algorithms import PublicKey
-from keys.errors import PermitError, Reason, StatusError, TrustError
+from keys.errors import PermitError, Reason, StatusError, SyncError, TrustError
 from keys.files import fsync_dir, write_atomic
 from keys.trustlist import MAX_TRUST_LIST, TrustList, verify_trust_list
 from verifier.status import MAX_STATUS_TOKEN, CachedStatus, SignedStatusList, verify_status_list
 
 ROOT_FILE = "root.pem"
 TRUST_FILE = "trust-list.cwt"
-INDEX_FILE = "index.json"
 STATUS_DIR = "status"
+SYNC_FILE = "sync.json"
+TUF_DIR = "tuf"
 CURRENT = "current"
-MAX_INDEX = 1024 * 1024
-FETCH_TIMEOUT = 15
+MAX_STATUS_LISTS = 10_000
+_STATUS_TARGET = re.compile(r"status/([1-9][0-9]{0,8})\.cwt")
+_EXTRA_TARGET = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63}){0,3}")
 
 
 class CacheError(PermitError):
@@ -44,6 +52,8 @@ class SyncReport:
     trust_version: int
     status_lists: int
     generation: str
+    root_version: int = 0
+    timestamp_version: int = 0
 
 
 def _read(path: Path, limit: int, what: str) -> bytes:
@@ -57,19 +67,28 @@ def _read(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
+def epoch(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def iso(value: int) -> str:
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class Cache:
     def __init__(self, directory: Path) -> None:
         self.dir = directory
 
-    # -- the pinned root ------------------------------------------------------------------------
+    # -- the pinned roots -------------------------------------------------------------------------
     def root(self) -> PublicKey | None:
+        """The pre-TUF pin: one trust-list key in root.pem (None if there is none)."""
         path = self.dir / ROOT_FILE
         if not path.exists():
             return None
         return algorithms.load_public_pem(_read(path, 16 * 1024, "pinned root key"))
 
     def pin_root(self, pem: bytes) -> PublicKey:
-        """Pin the root key on first use; a different root is refused (re-pinning is a deliberate act)."""
+        """Pin a trust-list key on first use (for `trust add`); a different one is refused."""
         key = algorithms.load_public_pem(pem)
         current = self.root()
         if current is not None:
@@ -82,11 +101,30 @@ class Cache:
         write_atomic(self.dir / ROOT_FILE, algorithms.public_pem(key).encode())
         return key
 
-    def _require_root(self) -> PublicKey:
-        root = self.root()
+    def pin_tuf_root(self, data: bytes) -> int:
+        """Pin TUF root metadata without syncing (for `trust add`): python-tuf checks that the root's
+        own threshold signed it. Returns its version; a different root already pinned is refused."""
+        from verifier.sync import pin_root
+
+        with self._locked():
+            return pin_root(self, data)
+
+    def tuf_root(self) -> object | None:
+        """The TUF root metadata this cache trusts now (None before the first pin)."""
+        from tuf.api.metadata import Metadata
+
+        path = self.dir / TUF_DIR / "root.json"
+        return Metadata.from_file(str(path)) if path.exists() else None
+
+    def _tuf_trust_keys(self) -> list[str]:
+        """PEMs of the keys the trusted root gives the targets role (they sign the trust list)."""
+        from keys.tufkeys import public_of
+
+        root = self.tuf_root()
         if root is None:
-            raise TrustError(f"no root key pinned in {self.dir}; pass --root ROOT.pem", Reason.NO_TRUST_LIST)
-        return root
+            return []
+        signed = root.signed  # type: ignore[attr-defined]
+        return [algorithms.public_pem(public_of(signed.keys[k])) for k in signed.roles["targets"].keyids]
 
     # -- the current generation ---------------------------------------------------------------
     def generation(self) -> str:
@@ -100,6 +138,17 @@ class Cache:
         generation = self.generation()
         return self.dir / generation / name if generation else None
 
+    def sync_state(self) -> dict | None:
+        """What vouched for the generation in use (sync.json), or None (nothing synced)."""
+        path = self._current_file(SYNC_FILE)
+        if path is None or not path.exists():
+            return None
+        try:
+            data = json.loads(_read(path, 1024 * 1024, "sync record"))
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
     def trust_list_bytes(self) -> bytes | None:
         path = self._current_file(TRUST_FILE)
         return _read(path, MAX_TRUST_LIST, "trust list") if path is not None and path.exists() else None
@@ -108,27 +157,37 @@ class Cache:
         path = self._current_file(f"{STATUS_DIR}/{int(list_id)}.cwt")
         return _read(path, MAX_STATUS_TOKEN, "status list") if path is not None and path.exists() else None
 
+    def _trust_keys(self) -> list[PublicKey]:
+        state = self.sync_state()
+        if state is not None and state.get("trust_keys"):
+            return [algorithms.load_public_pem(p.encode()) for p in state["trust_keys"]]
+        root = self.root()
+        return [root] if root is not None else []
+
     def trust_list(self) -> TrustList | None:
-        """The trust list held, re-checked against the pinned root (None if there is none yet).
-        Its expiry is not judged here: a check reports an expired list as TRUST_LIST_STALE."""
-        data, root = self.trust_list_bytes(), self.root()
-        if data is None or root is None:
+        """The trust list held, re-checked against the keys that vouched for it (None if there is none
+        yet). Its expiry is not judged here: a check reports an expired list as TRUST_LIST_STALE."""
+        data, keys = self.trust_list_bytes(), self._trust_keys()
+        if data is None or not keys:
             return None
-        return verify_trust_list(data, root, at=0)
+        return _verify_with_any(data, keys, at=0)
 
     def status_lists(self, trust: TrustList) -> dict[int, SignedStatusList]:
-        """Every cached status list that still verifies against `trust` (others are left out, so
-        the permits they cover come out STATUS_UNKNOWN rather than trusted on stale grounds)."""
+        """Every cached status list that still verifies against `trust`, with the time the newest
+        timestamp vouched for it (others are left out: their permits come out STATUS_UNKNOWN)."""
         directory = self._current_file(STATUS_DIR)
         lists: dict[int, SignedStatusList] = {}
         if directory is None or not directory.is_dir():
             return lists
+        state = self.sync_state() or {}
+        vouched = epoch(state["timestamp_issued"]) if state.get("timestamp_issued") else None
+        vouch_expires = epoch(state["timestamp_expires"]) if state.get("timestamp_expires") else None
         for path in directory.glob("*.cwt"):
             if not path.stem.isdigit():
                 continue
             with contextlib.suppress(StatusError):
-                lists[int(path.stem)] = verify_status_list(_read(path, MAX_STATUS_TOKEN, "status list"), trust,
-                                                           int(path.stem))
+                signed = verify_status_list(_read(path, MAX_STATUS_TOKEN, "status list"), trust, int(path.stem))
+                lists[int(path.stem)] = replace(signed, vouched_at=vouched, vouch_expires=vouch_expires)
         return lists
 
     def status_lookup(self, max_age: int | None = None) -> CachedStatus | None:
@@ -137,43 +196,44 @@ class Cache:
         trust = self.trust_list()
         return None if trust is None else CachedStatus(self.status_lists(trust), max_age)
 
-    def _held_status_files(self) -> dict[str, bytes]:
-        directory = self._current_file(STATUS_DIR)
-        if directory is None or not directory.is_dir():
+    def _held_files(self) -> dict[str, bytes]:
+        generation = self.generation()
+        if not generation:
             return {}
-        return {f"{STATUS_DIR}/{p.name}": _read(p, MAX_STATUS_TOKEN, "status list") for p in directory.glob("*.cwt")}
+        base = self.dir / generation
+        return {p.relative_to(base).as_posix(): _read(p, MAX_STATUS_TOKEN, "cached file")
+                for p in base.rglob("*") if p.is_file() and p.name not in (TRUST_FILE, SYNC_FILE)}
 
     # -- changes --------------------------------------------------------------------------------
     def add_trust_list(self, data: bytes, at: int) -> TrustList:
-        """Accept a new trust list (signature, expiry, rollback checked) into a new generation."""
-        trust = verify_trust_list(data, self._require_root(), at, current=self.trust_list())
-        self._commit({TRUST_FILE: trust.raw, **self._held_status_files()})
+        """Accept a trust list by hand (signature, expiry, rollback checked) into a new generation. The
+        signer must be a key the pinned TUF root names for the trust list, or the pinned root.pem."""
+        state = dict(self.sync_state() or {})
+        pems = self._tuf_trust_keys() or ([algorithms.public_pem(self.root())] if self.root() else [])  # type: ignore[arg-type]
+        if not pems:
+            raise TrustError(f"no root pinned in {self.dir}; sync with --root ROOT.json first",
+                             Reason.NO_TRUST_LIST)
+        trust = _verify_with_any(data, [algorithms.load_public_pem(p.encode()) for p in pems], at,
+                                 current=self.trust_list())
+        state["trust_keys"] = pems
+        self._commit({TRUST_FILE: trust.raw, **self._held_files(), SYNC_FILE: json.dumps(state).encode()})
         return trust
 
-    def sync(self, source: str, at: int) -> SyncReport:
-        """Fetch the published files from a directory or an http(s) URL, check every signature,
-        refuse rollbacks and expired lists, and replace the cache in one step."""
-        fetch = _fetcher(source)
-        try:
-            index = json.loads(fetch(INDEX_FILE, MAX_INDEX))
-            entries = [(int(e["id"]), str(e["path"])) for e in index["status_lists"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CacheError(f"{INDEX_FILE} at {source} is not a valid index: {exc}") from None
-        held_trust = self.trust_list()
-        trust = verify_trust_list(fetch(TRUST_FILE, MAX_TRUST_LIST), self._require_root(), at, current=held_trust)
-        held = self.status_lists(held_trust) if held_trust is not None else {}
-        files: dict[str, bytes] = {TRUST_FILE: trust.raw}
-        for list_id, path in entries:
-            signed = verify_status_list(fetch(path, MAX_STATUS_TOKEN), trust, list_id)
-            if at >= signed.expires_at:
-                raise StatusError(f"status list {list_id} at {source} has expired", Reason.STATUS_LIST_EXPIRED)
-            previous = held.get(list_id)
-            if previous is not None and signed.issued_at < previous.issued_at:
-                raise StatusError(f"status list {list_id} at {source} is older than the one held",
-                                  Reason.STATUS_LIST_ROLLBACK)
-            files[f"{STATUS_DIR}/{list_id}.cwt"] = signed.raw
-        generation = self._commit(files)
-        return SyncReport(trust.version, len(entries), generation)
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / ".sync.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def sync(self, source: str, at: int, root: bytes | None = None) -> SyncReport:
+        """A python-tuf update from SOURCE (a directory or an http(s) URL): root rotations followed,
+        rollback, freeze, mix-and-match and endless data refused (SyncError with our reason), then every
+        target checked again as a signed CWT and the cache replaced in one step."""
+        from verifier.sync import run_sync
+
+        with self._locked():
+            return run_sync(self, source, at, root)
 
     def _commit(self, files: dict[str, bytes]) -> str:
         """Write a complete generation, flush it, and make it current in one rename."""
@@ -205,43 +265,30 @@ class Cache:
         return generation
 
 
-def _fetcher(source: str):
-    """A function reading published files by relative name from a directory or an http(s) URL."""
-    parsed = urllib.parse.urlparse(source)
-    if parsed.scheme in ("http", "https"):
-        base = source if source.endswith("/") else source + "/"
-
-        def fetch_url(name: str, limit: int) -> bytes:
-            url = urllib.parse.urljoin(base, _safe_name(name))
-            try:
-                with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
-                    data = response.read(limit + 1)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                raise CacheError(f"cannot fetch {url}: {getattr(exc, 'reason', exc)}") from None
-            if len(data) > limit:
-                raise CacheError(f"{url} is larger than {limit} bytes")
-            return data
-
-        return fetch_url
-    if parsed.scheme not in ("", "file"):
-        raise CacheError(f"unsupported source {source!r}: give a directory or an http(s) URL")
-    directory = Path(parsed.path if parsed.scheme == "file" else source)
-    try:
-        is_dir = directory.is_dir()
-    except (OSError, ValueError):
-        is_dir = False
-    if not is_dir:
-        raise CacheError(f"{str(directory)[:200]} is not a directory or an http(s) URL")
-
-    def fetch_file(name: str, limit: int) -> bytes:
-        return _read(directory / _safe_name(name), limit, name)
-
-    return fetch_file
+def _verify_with_any(data: bytes, keys: list[PublicKey], at: int, current: TrustList | None = None) -> TrustList:
+    """The trust list, verified with the first of `keys` that signed it."""
+    error: TrustError | None = None
+    for key in keys:
+        try:
+            return verify_trust_list(data, key, at, current=current)
+        except TrustError as exc:
+            if exc.reason is not Reason.TRUST_LIST_BAD_SIGNATURE:
+                raise
+            error = exc
+    assert error is not None
+    raise error
 
 
-def _safe_name(name: str) -> str:
-    """Published names are relative paths inside the source: no absolute paths, no `..`."""
-    parts = Path(name).parts
-    if not parts or Path(name).is_absolute() or ".." in parts or "\\" in name:
-        raise CacheError(f"refusing the path {name!r} from the index")
-    return "/".join(parts)
+def target_kind(path: str) -> tuple[str, int | None]:
+    """What a target path is: ("trust", None), ("status", id), ("extra", None), or ("ignored", None)."""
+    if path == TRUST_FILE:
+        return "trust", None
+    match = _STATUS_TARGET.fullmatch(path)
+    if match:
+        return "status", int(match.group(1))
+    if _EXTRA_TARGET.fullmatch(path) and ".." not in path:
+        return "extra", None
+    return "ignored", None
+
+
+__all__ = ["Cache", "CacheError", "SyncError", "SyncReport", "iso", "target_kind"]

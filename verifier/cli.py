@@ -19,6 +19,7 @@ from keys.errors import PermitError
 from verifier import desk, i18n
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
+from verifier.holdings import holdings
 from verifier.permit import MAX_TEXT
 
 EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INDETERMINATE: 2}
@@ -124,13 +125,19 @@ def trust_group() -> None:
 
 @trust_group.command("add")
 @click.argument("trust_list", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--root", "root_pem", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The issuer's root public key (PEM) to pin; needed the first time.")
+@click.option("--root", "root_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The published metadata/root.json to pin the first time (or, for conformance kits, a "
+                   "trust-list key in PEM).")
 @click.pass_obj
-def trust_add(cache: Cache, trust_list: Path, root_pem: Path | None) -> None:
-    """Verify TRUST_LIST against the pinned root and keep it for offline checks."""
-    if root_pem is not None:
-        cache.pin_root(root_pem.read_bytes())
+def trust_add(cache: Cache, trust_list: Path, root_file: Path | None) -> None:
+    """Verify TRUST_LIST against the keys the pinned root names for it and keep it for offline checks
+    (no status lists: checks say STATUS_UNKNOWN until a sync)."""
+    if root_file is not None:
+        data = root_file.read_bytes()
+        if data.lstrip().startswith(b"-----BEGIN"):
+            cache.pin_root(data)
+        else:
+            cache.pin_tuf_root(data)
     trust = cache.add_trust_list(trust_list.read_bytes(), int(time.time()))
     expires = datetime.fromtimestamp(trust.expires_at, UTC).isoformat()
     click.echo(f"trust list version {trust.version} from {trust.issuer}: {len(trust.keys)} keys, expires {expires}")
@@ -138,16 +145,35 @@ def trust_add(cache: Cache, trust_list: Path, root_pem: Path | None) -> None:
 
 @cli.command("sync")
 @click.argument("source")
-@click.option("--root", "root_pem", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The issuer's root public key (PEM) to pin; needed the first time.")
+@click.option("--root", "root_json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The published metadata/root.json to pin; needed the first time (later roots are followed).")
 @click.pass_obj
-def sync_cmd(cache: Cache, source: str, root_pem: Path | None) -> None:
-    """Fetch the trust list and status lists from SOURCE (a directory or an http(s) URL), check them
-    all, and replace the cache in one step (an interrupted sync keeps the previous cache)."""
-    if root_pem is not None:
-        cache.pin_root(root_pem.read_bytes())
-    report = cache.sync(source, int(time.time()))
-    click.echo(f"synced trust list version {report.trust_version} and {report.status_lists} status lists")
+def sync_cmd(cache: Cache, source: str, root_json: Path | None) -> None:
+    """Update from SOURCE (a directory or an http(s) URL) with TUF: follow root rotations, refuse rollback,
+    freeze, mix-and-match and endless data, check every list, and replace the cache in one step (an
+    interrupted or refused sync keeps the previous cache)."""
+    root = root_json.read_bytes() if root_json is not None else None
+    report = cache.sync(source, int(time.time()), root)
+    click.echo(f"synced root version {report.root_version}, timestamp version {report.timestamp_version}: "
+               f"trust list version {report.trust_version} and {report.status_lists} status lists")
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--at", "at_text", help="Time to measure ages at (epoch seconds or ISO 8601); default now.")
+@click.pass_obj
+def status_cmd(cache: Cache, as_json: bool, at_text: str | None) -> None:
+    """What this verifier holds: root and trust-list versions, last sync, the timestamp's expiry, and
+    each status list's age (seconds since the newest timestamp that vouched for it)."""
+    at = parse_time(at_text) if at_text is not None else int(time.time())
+    info = holdings(cache, at)
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    click.echo(f"root version {info['root_version']}, trust list version {info['trust_list_version']}, "
+               f"last sync {info['last_sync']}, timestamp expires {info['timestamp_expires']}")
+    for entry in info["status_lists"]:
+        click.echo(f"  status list {entry['id']}: {entry['age_seconds']} s old")
 
 
 @trust_group.command("show")

@@ -5,9 +5,15 @@ list gives the use "status", whose claims are: sub (2) = the list's URI, iat (6)
 (65534) and status_list (65533) = {"bits": 2, "lst": zlib(packed entries)}. Entry values: 0 valid,
 1 invalid (revoked, surrendered, deceased), 2 suspended, 3 superseded by a newer card.
 
-Freshness: within ttl of iat the list's word stands; past ttl (or past the caller's allowance) a
-"valid" entry is reported STATUS_STALE; past exp, or with no list, the status is STATUS_UNKNOWN.
-A revocation seen in a stale list is still reported: staleness never turns a "no" into a "yes".
+Freshness: a list's age is the time since the newest TUF timestamp that vouched for it (`vouched_at`,
+set by the cache from the last sync; the list's own iat only for a list added by hand). Within ttl (or
+the caller's allowance) the list's word stands; past it a "valid" entry is reported STATUS_STALE, and so
+is every "valid" entry once that timestamp itself has expired (a frozen source). Past the list's exp,
+or with no list, the status is STATUS_UNKNOWN. A revocation seen in a stale list is still reported:
+staleness never turns a "no" into a "yes".
+
+A status key vouches only for lists dated inside its window: a retired key's signature on a list
+issued after its window closed is refused.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class SignedStatusList:
     ttl: int
     entries: StatusList
     raw: bytes
+    vouched_at: int | None = None  # issued time of the newest TUF timestamp that vouched for this list
+    vouch_expires: int | None = None  # when that timestamp expires
 
 
 def verify_status_list(data: bytes, trust: TrustList, list_id: int) -> SignedStatusList:
@@ -69,6 +77,9 @@ def verify_status_list(data: bytes, trust: TrustList, list_id: int) -> SignedSta
         sub, iat, exp, ttl = claims.get(CLAIM_SUB), claims.get(CLAIM_IAT), claims.get(CLAIM_EXP), claims.get(CLAIM_TTL)
         if not all(type(v) is int and v >= 0 for v in (iat, exp, ttl)):
             raise FormatError("status list iat, exp and ttl must be non-negative integers")
+        if not signer.covers(iat):  # type: ignore[arg-type]
+            raise SignatureError(f"the status list is dated {iat}, outside the window of its {signer.state.value} "
+                                 "key: a retired key vouches only for what it signed while in force")
         expected = trust.status_uri_for(list_id)
         if sub != expected:
             raise FormatError(f"status list is for {sub!r}, not {expected!r}")
@@ -94,12 +105,16 @@ class CachedStatus:
             raise StatusError(f"no status list {permit.status_list} held; sync the verifier")
         if at >= held.expires_at:
             raise StatusError(f"status list {permit.status_list} expired; sync the verifier")
-        age = max(0, at - held.issued_at)
+        age = max(0, at - (held.issued_at if held.vouched_at is None else held.vouched_at))
         try:
             value = held.entries.get(permit.status_index)
         except StatusListError as exc:  # the draft: a reference outside the list MUST be rejected
             raise StatusError(str(exc), Reason.STATUS_INDEX_INVALID) from None
         reason = VALUE_REASONS[value]
+        if reason is Reason.VALID and held.vouch_expires is not None and at >= held.vouch_expires:
+            raise StatusError(f"the timestamp that last vouched for status list {permit.status_list} expired "
+                              f"{at - held.vouch_expires} s ago: the source has stopped moving (a frozen mirror?) "
+                              "or this verifier has not synced; sync from a live source", Reason.STATUS_STALE)
         allowed = held.ttl if self.max_age is None else self.max_age
         if reason is Reason.VALID and age > allowed:
             return StatusAnswer(Reason.STATUS_STALE, age, stale=True)

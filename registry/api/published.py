@@ -1,10 +1,11 @@
-"""The published files (root.pem, trust-list.cwt, index.json, status/<id>.cwt) served from PUBLISH_DIR, for
-verifiers that sync from the registry itself rather than from a CDN.
+"""The published TUF repository (metadata/*.json, targets/...) served from PUBLISH_DIR, for verifiers that
+sync from the registry itself rather than from a CDN.
 
-ETag: the SHA-256 of the file (strong), so If-None-Match answers 304 Not Modified. Cache-Control: public,
-max-age = the status ttl (Config.status_ttl) for index.json and the status lists, PUBLISHED_LONG_MAX_AGE for
-trust-list.cwt and root.pem. Only regular files inside PUBLISH_DIR are served: no `..`, no hidden names
-(publish's temporary files start with a dot), no symlinks leading out, no directory listings.
+ETag: the SHA-256 of the file (strong), so If-None-Match answers 304 Not Modified. Cache-Control:
+`timestamp.json` and `root.json` change in place and are `no-cache` (revalidated every time: a cached
+timestamp would age every verifier's status); versioned metadata (`<n>.<role>.json`) and hash-prefixed
+targets never change and are `immutable`. Only regular files inside PUBLISH_DIR are served: no `..`, no
+hidden names (publish's temporary files start with a dot), no symlinks leading out, no directory listings.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ import hashlib
 import os
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from registry.api.problems import not_found
 from registry.api.state import app_state
-from registry.publish import INDEX_FILE, ROOT_FILE, TRUST_FILE
+from registry.repository import METADATA_DIR, TARGETS_DIR
 
 bp = Blueprint("published", __name__, url_prefix="/published")
 
 MEDIA_TYPES = {".cwt": "application/cwt", ".json": "application/json", ".pem": "application/x-pem-file"}
 STATUS_MEDIA_TYPE = "application/statuslist+cwt"
+IMMUTABLE_MAX_AGE = 365 * 86400
 # path -> (inode, size, mtime_ns, etag): publish replaces files by rename, so a new file has a new inode.
 _etags: dict[str, tuple[int, int, int, str]] = {}
 
@@ -59,17 +61,15 @@ def published(name: str) -> Response:
     if path is None:
         raise not_found("No such published file.")
     data, etag = _read(path)
-    if name in (TRUST_FILE, ROOT_FILE):
-        max_age = int(current_app.config["PUBLISHED_LONG_MAX_AGE"])
+    if name.startswith(f"{TARGETS_DIR}/") or (name.startswith(f"{METADATA_DIR}/") and name.split("/")[-1][0].isdigit()):
+        cache_control = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"  # named by version or by hash
     else:
-        max_age = app_state().home.config().status_ttl
-    mimetype = STATUS_MEDIA_TYPE if name.startswith("status/") and name.endswith(".cwt") else (
+        cache_control = "public, no-cache"
+    mimetype = STATUS_MEDIA_TYPE if name.startswith(f"{TARGETS_DIR}/status/") and name.endswith(".cwt") else (
         MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
-    if name == INDEX_FILE:
-        mimetype = "application/json"
     response = Response(data, mimetype=mimetype)
     response.set_etag(etag)
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = cache_control
     response.headers["Access-Control-Allow-Origin"] = "*"  # public, signed data: browser verifiers may fetch it
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response.make_conditional(request)

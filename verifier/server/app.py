@@ -22,6 +22,7 @@ from keys.trustlist import TrustList
 from verifier import desk, i18n
 from verifier.cache import Cache
 from verifier.check import Result, check, failure
+from verifier.holdings import holdings
 from verifier.names import name_matches
 from verifier.scan import read_qr_text
 from verifier.server import orgs
@@ -256,11 +257,12 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/health")
     def health() -> Response:
-        trust = state.lists(state.policy.sectors.get("other") or next(iter(state.policy.sectors.values())))[0]
+        trust, status = state.lists(state.policy.sectors.get("other") or next(iter(state.policy.sectors.values())))
         body: dict[str, Any] = {"status": "ok" if trust is not None else "no-trust-list"}
         if trust is not None:
             body.update(trust_list_version=trust.version, trust_list_issued_at=trust.issued_at,
                         trust_list_expires_at=trust.expires_at, trust_list_expired=state.clock() >= trust.expires_at)
+        body.update(holdings(state.cache, int(state.clock()), (trust, status.lists if status else {})))
         if state.policy.error:
             body["policy_error"] = state.policy.error
         return jsonify(body)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keys.errors import PermitError, Reason
-from keys.files import write_atomic
+from keys.files import ensure_private, write_atomic
 
 DB_FILE = "service.db"
 SECRET_FILE = "audit.key"
@@ -65,7 +65,8 @@ class Org:
 
 
 def connect(cache_dir: Path) -> sqlite3.Connection:
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    """The service database (token hashes): 0600 in a 0700 folder, corrected if found looser."""
+    ensure_private(cache_dir / DB_FILE, create_dir=True)
     conn = sqlite3.connect(cache_dir / DB_FILE, timeout=10, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
