@@ -290,7 +290,7 @@ _CARD_OPTION = click.option("--card", "serial", type=int, help="Card serial (def
 @click.command()
 @click.argument("number")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file, .png or .svg.")
+              help="Output file: .png or .svg (the QR code), or .txt (the text a scanner types).")
 @_CARD_OPTION
 @click.pass_obj
 def qr(home: Home, number: str, out: Path, serial: int | None) -> None:

@@ -62,10 +62,13 @@ def svg_bytes(text: str) -> bytes:
 
 
 def render_file(text: str, path: Path) -> bytes:
-    """Render to bytes for `path`, choosing PNG or SVG from its suffix."""
+    """Render to bytes for `path`, choosing PNG, SVG or the text itself (.txt: what a handheld scanner
+    types, one line) from its suffix."""
     suffix = path.suffix.lower()
+    if suffix == ".txt":
+        return (text + "\n").encode("ascii")
     if suffix == ".png":
         return png_bytes(text)
     if suffix == ".svg":
         return svg_bytes(text)
-    raise RenderError(f"unsupported QR file type {suffix or '(none)'}: use .png or .svg")
+    raise RenderError(f"unsupported QR file type {suffix or '(none)'}: use .png, .svg or .txt")

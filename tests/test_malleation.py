@@ -87,3 +87,17 @@ def test_mirror_reencoding_a_status_list_is_refused(issuer: Issuer, variant: str
     with pytest.raises(StatusError) as caught:
         verify_status_list(forged, trust, 1)
     assert caught.value.reason is Reason.STATUS_UNKNOWN
+
+
+def test_a_permit_carrying_a_typ_header_is_refused(issuer: Issuer) -> None:
+    """A permit's protected header is exactly {alg, kid}: a signed object of another type (a status list
+    token, a trust list) is never read as a permit."""
+    from keys import algorithms
+    from keys.cose import sign1
+    from registry.encode import claims_of
+
+    key = issuer.permit_key
+    forged = malleate.text_of(sign1(claims_of(make_permit()), key, algorithms.key_id(key.public_key()),
+                                    typ="application/permit+cwt"))
+    result = check(forged, issuer.trust(), NOW)
+    assert result.reason is Reason.MALFORMED and "typ" in result.detail

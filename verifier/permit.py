@@ -20,6 +20,9 @@ PREFIX = "PR1:"
 _OTHER_VERSION = re.compile(r"PR[0-9]{1,3}:")
 MAX_TEXT = 3391  # the most a QR code holds at the mandated ECC level M (version 40, alphanumeric)
 MAX_COSE = 3000
+# What a handheld scanner may add around the text (docs/format.md §2). Never part of a payload: base45's
+# last character is at most "W" (value 32), so a payload cannot end in a space.
+SCANNER_WHITESPACE = " \t\r\n\f\v"
 
 # CWT claims (RFC 8392) at the top level.
 CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT = 1, 4, 5, 6
@@ -125,7 +128,7 @@ def parse_text(text: str) -> Sign1:
         raise FormatError("payload must be text")
     if len(text) > MAX_TEXT:
         raise FormatError(f"payload is {len(text)} characters, more than a QR code holds ({MAX_TEXT})")
-    text = text.strip()
+    text = text.strip(SCANNER_WHITESPACE)
     if not text.startswith(PREFIX):
         if _OTHER_VERSION.match(text):
             raise FormatError(f"payload format {text[:text.index(':')]} is not supported by this verifier",
@@ -135,7 +138,10 @@ def parse_text(text: str) -> Sign1:
         raw = base45.decode(text[len(PREFIX):])
     except base45.Base45Error as exc:
         raise FormatError(f"payload is not valid base45: {exc}") from None
-    return decode_sign1(raw, MAX_COSE)
+    envelope = decode_sign1(raw, MAX_COSE)
+    if envelope.typ is not None:
+        raise FormatError(f"a permit's protected header carries no typ, not {envelope.typ!r}")
+    return envelope
 
 
 def _bad(what: str) -> FormatError:
@@ -192,8 +198,10 @@ def decode_claims(payload: bytes) -> Permit:
         raise _bad("sex must be 1 (male) or 2 (female)")
     if type(birth) is not int or not -60000 < birth < 60000:
         raise _bad("birth date must be a day number")
-    if type(nationality) is not str or len(nationality) != 3 or not nationality.isalpha():
-        raise _bad("nationality must be an ISO 3166-1 alpha-3 code")
+    if type(nationality) is not str or len(nationality) != 3 or not (
+        nationality.isascii() and nationality.isalpha() and nationality.isupper()
+    ):
+        raise _bad("nationality must be an ISO 3166-1 alpha-3 code (three capital letters A-Z)")
     if type(category) is not int or not 1 <= category <= len(CATEGORIES):
         raise _bad("unknown grant category")
     if type(status) not in (list, tuple) or len(status) != 2 or not (

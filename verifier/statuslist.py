@@ -64,6 +64,8 @@ def decode_status_list(obj: object, max_entries: int = DEFAULT_MAX_ENTRIES) -> S
         raise StatusListError(f"max_entries must be an integer from 1 to {_MAX_ENTRIES_LIMIT}")
     if type(obj) is not dict:
         raise StatusListError(f"status list must be a map, not {type(obj).__name__}")
+    if not {"bits", "lst"} <= obj.keys() <= {"bits", "lst", "aggregation_uri"}:
+        raise StatusListError("status list must hold bits and lst, and may hold aggregation_uri, nothing else")
     bits, lst, uri = obj.get("bits"), obj.get("lst"), obj.get("aggregation_uri")
     if type(bits) is not int or bits not in ALLOWED_BITS:
         raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
