@@ -15,8 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from helpers import NOW, STATUS_URI, Issuer
 
-from registry.publish import pack_entries, status_token
-from verifier.status import verify_status_list
+from keys.statuslist import pack_entries, status_token, verify_status_list
 
 SIZE = 10_000_000
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import NOW, Issuer
 from tufsource import TufSource
 
+from keys.statuslist import verify_status_list
 from verifier.cache import Cache
-from verifier.status import verify_status_list
 
 SIZE = 10_000_000
 
@@ -57,7 +57,7 @@ def main() -> None:
     revoked = [(i, 1) for i in rng.sample(range(SIZE), SIZE // 100)]
     from tufsource import URI1
 
-    from registry.publish import pack_entries, status_token
+    from keys.statuslist import pack_entries, status_token
 
     lists = [status_token(URI1, pack_entries(SIZE, revoked[: len(revoked) - n]), NOW - 60 + n, 3600,
                           NOW + 2 * 86400, issuer.status_key) for n in (0, 1)]

@@ -25,6 +25,7 @@ from datetime import date
 import sqlite_utils
 
 from keys.errors import PermitError, Reason
+from keys.statuslist import StatusValue
 from registry.issuance import Signing, sign_card, validity
 from registry.office.policy import GROUNDS, REPLACE_REASONS
 from registry.office.record import Acting, record_event
@@ -34,9 +35,8 @@ from verifier.permit import day_start, local_date
 ACTIVE, SUSPENDED, REVOKED, SURRENDERED, DECEASED, EXPIRED = (
     "active", "suspended", "revoked", "surrendered", "deceased", "expired")
 STATES = (ACTIVE, SUSPENDED, REVOKED, SURRENDERED, DECEASED, EXPIRED)
-VALID, INVALID, SUSPENDED_VALUE, SUPERSEDED = 0, 1, 2, 3
-STATUS_VALUE = {ACTIVE: VALID, EXPIRED: VALID, SUSPENDED: SUSPENDED_VALUE,
-                REVOKED: INVALID, SURRENDERED: INVALID, DECEASED: INVALID}
+STATUS_VALUE = {ACTIVE: StatusValue.VALID, EXPIRED: StatusValue.VALID, SUSPENDED: StatusValue.SUSPENDED,
+                REVOKED: StatusValue.INVALID, SURRENDERED: StatusValue.INVALID, DECEASED: StatusValue.INVALID}
 
 # action -> {from state: to state}. Anything not listed is refused.
 TRANSITIONS: Mapping[str, Mapping[str, str]] = {
@@ -107,7 +107,7 @@ def _set_value(db: sqlite_utils.Database, card_id: int, value: int) -> None:
 
 def _supersede(db: sqlite_utils.Database, card: Mapping) -> None:
     db.execute("UPDATE cards SET state = 'superseded' WHERE id = ?", (card["id"],))
-    _set_value(db, card["id"], SUPERSEDED)
+    _set_value(db, card["id"], StatusValue.SUPERSEDED)
 
 
 def _new_card(db: sqlite_utils.Database, permit: dict, card: Mapping, valid: tuple[int, int], now: int,

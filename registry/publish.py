@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tuf.api.metadata import Metadata
 
-from keys import algorithms, cbor
+from keys import cbor
 from keys.algorithms import PrivateKey
-from keys.cose import sign1
 from keys.errors import KeyStoreError, PermitError, Reason
 from keys.files import write_atomic
+from keys.statuslist import pack_entries, status_token
 from keys.trustlist import KeyUse, build_trust_list
 from registry import lifecycle, store
 from registry.home import Home
 from registry.repository import METADATA_DIR, TARGETS_DIR, Lifetimes, Repository, serialize, target_file_name
 from registry.rotation import ensure_repository, lifetimes
-from verifier.status import CLAIM_EXP, CLAIM_IAT, CLAIM_STATUS_LIST, CLAIM_SUB, CLAIM_TTL, TYP
 
 TRUST_FILE = "trust-list.cwt"
 STATE_FILE = "state.json"
@@ -50,27 +48,6 @@ class PublishReport:
     lists_signed: int
     timestamp_version: int = 0
     root_version: int = 0
-
-
-def pack_entries(size: int, entries: list[tuple[int, int]]) -> bytearray:
-    """A 2-bit status array of `size` entries with the given (index, value) pairs set (others 0).
-    Index i lives in byte i // 4 at bit (i % 4) * 2, least significant first."""
-    raw = bytearray(size // 4)
-    for idx, value in entries:
-        raw[idx >> 2] |= value << ((idx & 3) << 1)
-    return raw
-
-
-def status_token(uri: str, raw: bytes, now: int, ttl: int, expires_at: int, key: PrivateKey) -> bytes:
-    """Sign a Status List Token (CWT) over a packed 2-bit array."""
-    claims = {
-        CLAIM_SUB: uri,
-        CLAIM_IAT: now,
-        CLAIM_EXP: expires_at,
-        CLAIM_TTL: ttl,
-        CLAIM_STATUS_LIST: {"bits": 2, "lst": zlib.compress(bytes(raw), 9)},
-    }
-    return sign1(cbor.dumps(claims), key, algorithms.key_id(key.public_key()), typ=TYP)
 
 
 def _digest(*parts: bytes) -> str:

@@ -25,13 +25,12 @@ from pathlib import Path
 import cbor2
 
 from keys.errors import PermitError
+from keys.statuslist import StatusListError, decode_status_list, verify_status_list
 from keys.trustlist import verify_trust_list
 from verifier import base45
 from verifier.cache import Cache
 from verifier.check import check
 from verifier.permit import PREFIX
-from verifier.status import verify_status_list
-from verifier.statuslist import StatusListError, decode_status_list
 
 VECTORS = Path(__file__).resolve().parent.parent / "docs" / "test-vectors"
 

@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives import serialization
 
 from keys import algorithms
 from keys.algorithms import EDDSA, ES256, PrivateKey
+from keys.statuslist import StatusValue, pack_entries, status_token
 from keys.trustlist import KeyState, KeyUse, TrustedKey, build_trust_list
 from registry.encode import encode_permit
 from registry.numbers import LIST_SIZE
-from registry.publish import export, pack_entries, status_token
+from registry.publish import export
 from registry.qr import png_bytes
 from registry.repository import Lifetimes, Repository
 from verifier import base45, number
@@ -38,7 +39,7 @@ HERE = Path(__file__).resolve().parent.parent / "docs" / "test-vectors"
 KEY_NAMES = {"root": ES256, "es256": ES256, "eddsa": EDDSA, "retired": ES256, "compromised": ES256,
              "unlisted": ES256, "status": ES256}
 QR_ALPHANUMERIC_M = 3391  # the most alphanumeric characters a QR code holds at ECC level M (version 40)
-VALUES = {"REVOKED": 1, "SUSPENDED": 2, "SUPERSEDED": 3}
+VALUES = {"REVOKED": StatusValue.INVALID, "SUSPENDED": StatusValue.SUSPENDED, "SUPERSEDED": StatusValue.SUPERSEDED}
 
 
 def ts(text: str) -> int:
@@ -128,7 +129,8 @@ def trust_files(k: dict[str, PrivateKey]) -> dict[str, bytes]:
 
 
 def status_files(k: dict[str, PrivateKey]) -> dict[str, bytes]:
-    raw = pack_entries(LIST_SIZE, [(REVOKED_IDX, 1), (SUSPENDED_IDX, 2), (SUPERSEDED_IDX, 3)])
+    raw = pack_entries(LIST_SIZE, [(REVOKED_IDX, VALUES["REVOKED"]), (SUSPENDED_IDX, VALUES["SUSPENDED"]),
+                                   (SUPERSEDED_IDX, VALUES["SUPERSEDED"])])
     token = lambda list_id, key: status_token(STATUS_URI.replace("{id}", str(list_id)), raw, STATUS_IAT,  # noqa: E731
                                               STATUS_TTL, TRUST_EXP, k[key])
     return {
@@ -201,7 +203,8 @@ def permit_vectors(k: dict[str, PrivateKey]) -> list[tuple]:
     for name, index, reason in (("revoked", REVOKED_IDX, "REVOKED"), ("suspended", SUSPENDED_IDX, "SUSPENDED"),
                                 ("superseded", SUPERSEDED_IDX, "SUPERSEDED")):
         held = replace(p, status_index=index)
-        vectors.append((name, f"status entry {VALUES[reason]}", sign(held, "es256"), CLOCK, "invalid", reason, held))
+        vectors.append((name, f"status entry {VALUES[reason].value}", sign(held, "es256"), CLOCK, "invalid", reason,
+                        held))
     outside = replace(p, status_index=LIST_SIZE + 5)
     vectors += [
         ("status-stale", "status list older than its ttl (2 days) at the validation clock", valid,

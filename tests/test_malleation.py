@@ -11,10 +11,9 @@ import pytest
 from helpers import NOW, Issuer, make_permit
 
 from keys.errors import Reason, StatusError, TrustError
+from keys.statuslist import pack_entries, status_token, verify_status_list
 from keys.trustlist import verify_trust_list
-from registry.publish import pack_entries, status_token
 from verifier.check import check
-from verifier.status import verify_status_list
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import malleate  # scripts/ is not a package: found through the path set above

@@ -17,12 +17,11 @@ from tufsource import TufSource
 
 from keys import algorithms
 from keys.errors import PermitError, Reason, StatusError, SyncError
+from keys.statuslist import StatusList, pack_entries, status_token, verify_status_list
 from keys.trustlist import KeyState, KeyUse, verify_trust_list
-from registry.publish import pack_entries, status_token
 from verifier.cache import Cache
 from verifier.check import Verdict, check
-from verifier.status import CachedStatus, verify_status_list
-from verifier.statuslist import StatusList
+from verifier.status import CachedStatus
 
 URI1 = STATUS_URI.replace("{id}", "1")
 

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.publish import pack_entries
-from verifier.statuslist import DEFAULT_MAX_ENTRIES, StatusList, StatusListError, decode_status_list
+from keys.statuslist import DEFAULT_MAX_ENTRIES, StatusList, StatusListError, decode_status_list, pack_entries
 
 DATA = json.loads((Path(__file__).parent / "data" / "status_list_vectors.json").read_text())
 VECTORS = DATA["vectors"]

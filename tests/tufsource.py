@@ -9,7 +9,8 @@ from pathlib import Path
 
 from helpers import DAY, NOW, STATUS_URI, Issuer, trusted
 
-from registry.publish import export, pack_entries, status_token
+from keys.statuslist import pack_entries, status_token
+from registry.publish import export
 from registry.repository import Lifetimes, Repository
 
 LIFETIMES = Lifetimes(timestamp=DAY, metadata=7 * DAY)

@@ -29,8 +29,9 @@ from keys import algorithms
 from keys.algorithms import PublicKey
 from keys.errors import PermitError, Reason, StatusError, SyncError, TrustError
 from keys.files import fsync_dir, write_atomic
+from keys.statuslist import MAX_STATUS_TOKEN, SignedStatusList, verify_status_list
 from keys.trustlist import MAX_TRUST_LIST, TrustList, verify_trust_list
-from verifier.status import MAX_STATUS_TOKEN, CachedStatus, SignedStatusList, verify_status_list
+from verifier.status import CachedStatus
 
 ROOT_FILE = "root.pem"
 TRUST_FILE = "trust-list.cwt"

@@ -11,9 +11,9 @@ from typing import Any
 from tuf.api.serialization import DeserializationError
 
 from keys.errors import PermitError
+from keys.statuslist import SignedStatusList
 from keys.trustlist import TrustList
 from verifier.cache import Cache, epoch, iso
-from verifier.status import SignedStatusList
 
 
 def holdings(cache: Cache, at: int, loaded: tuple[TrustList | None, dict[int, SignedStatusList]] | None = None,

@@ -21,6 +21,7 @@ from tuf.ngclient import Updater
 
 from keys import algorithms
 from keys.errors import FormatError, Reason, StatusError, SyncError
+from keys.statuslist import MAX_STATUS_TOKEN, verify_status_list
 from keys.trustlist import MAX_TRUST_LIST, TrustList
 from keys.tufkeys import public_of
 from verifier import tufsync
@@ -37,7 +38,6 @@ from verifier.cache import (
     iso,
     target_kind,
 )
-from verifier.status import MAX_STATUS_TOKEN, verify_status_list
 
 ISSUED_FIELD = "issued"
 _TIME_ATTRIBUTE = "reference_time"
