@@ -24,11 +24,11 @@ from helpers import NOW, Issuer, make_permit
 
 from keys.cose import sig_structure
 from keys.errors import Reason
+from keys.permit import Permit, parse_text
 from keys.statuslist import StatusList, decode_status_list
 from keys.trustlist import TrustList
 from registry.qr import qr_version
 from verifier.check import StatusAnswer, check
-from verifier.permit import Permit, parse_text
 
 STATUS_REASONS = (Reason.VALID, Reason.REVOKED, Reason.SUSPENDED, Reason.SUPERSEDED)
 

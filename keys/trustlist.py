@@ -118,11 +118,14 @@ class TrustList:
     def __post_init__(self) -> None:
         index: dict[tuple[bytes, KeyUse], list[TrustedKey]] = {}
         for key in self.keys:
+            if (key.kid, key.use) in index:
+                raise FormatError(f"trust list lists key {key.kid.hex()} twice for {key.use.value}")
             index.setdefault((key.kid, key.use), []).append(key)
         object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
 
     def candidates(self, kid: bytes, use: KeyUse) -> tuple[TrustedKey, ...]:
-        """Every key listed under this kid for this use (a kid is a hint and may collide)."""
+        """The key listed under this kid for this use, if any (a kid is its key's own id, and a key is
+        listed at most once per use)."""
         return self._index.get((kid, use), ())
 
     def status_uri_for(self, list_id: int) -> str:
@@ -180,6 +183,8 @@ def verify_trust_list(data: bytes, root: PublicKey, at: int, current: TrustList 
         envelope = decode_sign1(data, MAX_TRUST_LIST)
         if envelope.typ != TYP:
             raise FormatError(f"not a trust list (typ {envelope.typ!r})")
+        if envelope.kid != algorithms.key_id(root):
+            raise SignatureError(f"trust list names signing key {envelope.kid.hex()}, not the pinned one")
         envelope.verify(root)
     except SignatureError:
         raise TrustError("trust list is not signed by the pinned root key", Reason.TRUST_LIST_BAD_SIGNATURE) from None

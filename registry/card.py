@@ -27,9 +27,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from keys.permit import Permit
 from registry import card_text
 from registry.qr import QUIET_ZONE, RenderError, make_qr
-from verifier.permit import Permit
 
 __all__ = [
     "CARD_MM",

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from keys.files import write_atomic
+from keys.permit import decode_claims, parse_text
 from registry import lifecycle, store
 from registry.home import Home
 from registry.issuance import payload_text
-from verifier.permit import decode_claims, parse_text
 
 
 @click.command("card")

@@ -20,9 +20,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
+from keys.permit import Permit
 from registry.card import CARD_MM, DPI, VOID_INK, VectorParts, _Run, card_layers
 from registry.qr import RenderError
-from verifier.permit import Permit
 
 log = logging.getLogger(__name__)
 PT = 72 / DPI  # points per device pixel of the layout

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from verifier import countries, i18n
+from keys import countries
+from verifier import i18n
 
 log = logging.getLogger(__name__)
 _WARNED: set[str] = set()

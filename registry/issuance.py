@@ -18,15 +18,14 @@ from datetime import date
 
 import sqlite_utils
 
+from keys import base45
 from keys.algorithms import PrivateKey
+from keys.permit import PREFIX, Permit, day_start, encode_permit, local_date
 from keys.trustlist import KeyUse
-from registry.encode import encode_permit
 from registry.home import Home
 from registry.numbers import allocate_number, allocate_status_entry
 from registry.office.record import Acting, record_event
 from registry.validation import Application
-from verifier import base45
-from verifier.permit import PREFIX, Permit, day_start, local_date
 
 VALIDITY_YEARS = 10
 MINOR_VALIDITY_YEARS = 5

@@ -25,12 +25,12 @@ from datetime import date
 import sqlite_utils
 
 from keys.errors import PermitError, Reason
+from keys.permit import day_start, local_date
 from keys.statuslist import StatusValue
 from registry.issuance import Signing, sign_card, validity
 from registry.office.policy import GROUNDS, REPLACE_REASONS
 from registry.office.record import Acting, record_event
 from registry.store import StoreError, one, rows, translate_errors, write_transaction
-from verifier.permit import day_start, local_date
 
 ACTIVE, SUSPENDED, REVOKED, SURRENDERED, DECEASED, EXPIRED = (
     "active", "suspended", "revoked", "surrendered", "deceased", "expired")

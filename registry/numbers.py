@@ -15,9 +15,9 @@ from datetime import date
 
 import sqlite_utils
 
+from keys import countries, number
 from keys.errors import PermitError, Reason
 from registry.store import StoreError, one, rows
-from verifier import countries, number
 
 LIST_SIZE = 131_072
 FULL_RATIO = 0.9

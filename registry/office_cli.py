@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from keys.files import write_atomic
+from keys.permit import CATEGORIES
 from registry import lifecycle, store
 from registry.home import Home
 from registry.issuance import payload_text
@@ -28,7 +29,6 @@ from registry.office.service import Outcome
 from registry.office_auth import acting_office, current_operator, open_db
 from registry.qr import render_file
 from registry.validation import FIELDS, ValidationError, validate_application
-from verifier.permit import CATEGORIES
 
 
 def now() -> int:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from keys import countries
 from keys.errors import PermitError, Reason
-from verifier import countries
-from verifier.permit import CATEGORIES, local_date
+from keys.permit import CATEGORIES, local_date
 
 MAX_SURNAME = 60
 MAX_GIVEN = 80

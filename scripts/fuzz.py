@@ -24,13 +24,13 @@ from pathlib import Path
 
 import cbor2
 
+from keys import base45
 from keys.errors import PermitError
+from keys.permit import PREFIX
 from keys.statuslist import StatusListError, decode_status_list, verify_status_list
 from keys.trustlist import verify_trust_list
-from verifier import base45
 from verifier.cache import Cache
 from verifier.check import check
-from verifier.permit import PREFIX
 
 VECTORS = Path(__file__).resolve().parent.parent / "docs" / "test-vectors"
 

@@ -20,17 +20,15 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from keys import algorithms
+from keys import algorithms, base45, number
 from keys.algorithms import EDDSA, ES256, PrivateKey
+from keys.permit import PREFIX, Permit, day_start, encode_permit
 from keys.statuslist import StatusValue, pack_entries, status_token
 from keys.trustlist import KeyState, KeyUse, TrustedKey, build_trust_list
-from registry.encode import encode_permit
 from registry.numbers import LIST_SIZE
 from registry.publish import export
 from registry.qr import png_bytes
 from registry.repository import Lifetimes, Repository
-from verifier import base45, number
-from verifier.permit import PREFIX, Permit, day_start
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import malleate  # scripts/ is not a package: found through the path set above
@@ -196,6 +194,14 @@ def permit_vectors(k: dict[str, PrivateKey]) -> list[tuple]:
          ts("2036-01-31T16:00:00"), "invalid", "EXPIRED", p),
         ("dates-pass-last-second", "validation clock one second before exp: the dates pass, and the ten-year-old "
          "status list then says STATUS_STALE", valid, ts("2036-01-31T15:59:59"), "indeterminate", "STATUS_STALE", p),
+        ("boundary-valid-from", "validation clock exactly at nbf (00:00 UTC+8 of the issue date)", valid,
+         p.valid_from, "valid", "VALID", p),
+        ("boundary-key-window-end", "signed in the last second of the retired key's window (iat == its exp)",
+         sign(replace(p, signed_at=RETIRED_AT), "retired"), CLOCK, "valid", "VALID", replace(p, signed_at=RETIRED_AT)),
+        ("boundary-status-age-equals-ttl", "the status list exactly ttl (2 days) old: still fresh", valid,
+         STATUS_IAT + STATUS_TTL, "valid", "VALID", p),
+        ("boundary-status-age-past-ttl", "the status list one second older than its ttl", valid,
+         STATUS_IAT + STATUS_TTL + 1, "indeterminate", "STATUS_STALE", p),
         ("trust-list-stale", "validation clock after the trust list expired (loaded while it was valid)", valid,
          ts("2100-01-01T00:00:00"), "indeterminate", "TRUST_LIST_STALE", None),
         ("no-trust-list", "nothing loaded", valid, CLOCK, "indeterminate", "NO_TRUST_LIST", None),

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import cbor2
 
-from keys import algorithms, cbor
+from keys import algorithms, base45, cbor
 from keys.algorithms import P256_ORDER, PrivateKey
 from keys.cose import COSE_SIGN1_TAG, decode_sign1, sign1
-from verifier import base45
-from verifier.permit import CLAIM_PERMIT, P_SURNAME, PREFIX
+from keys.permit import CLAIM_PERMIT, P_SURNAME, PREFIX
 
 
 def cose_of(text: str) -> bytes:
@@ -131,6 +130,12 @@ def indefinite_claims(text: str, key: PrivateKey) -> str:
     return _resign(text, b"\xbf" + body + b"\xff", key)
 
 
+def typ_header(text: str, key: PrivateKey) -> str:
+    """The same claims signed with a typ in the protected header (a permit carries alg and kid only)."""
+    return text_of(sign1(decode_sign1(cose_of(text)).payload, key, algorithms.key_id(key.public_key()),
+                         typ="application/permit+cwt"))
+
+
 # Every variant of one genuine permit that a verifier must refuse, with the reason it must give.
 UNSIGNED = {
     "high-s": (high_s, "BAD_SIGNATURE"),
@@ -147,4 +152,5 @@ SIGNED = {
     "unsorted-claims": (unsorted_claims, "MALFORMED"),
     "trailing-bytes-in-payload": (trailing_bytes_in_payload, "MALFORMED"),
     "indefinite-length-claims": (indefinite_claims, "MALFORMED"),
+    "typ-header": (typ_header, "MALFORMED"),
 }

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from keys import algorithms
+from keys import algorithms, number
 from keys.algorithms import ES256, PrivateKey
+from keys.permit import Permit, day_start, encode_permit
 from keys.trustlist import KeyState, KeyUse, TrustedKey, TrustList, build_trust_list, verify_trust_list
-from registry.encode import encode_permit
-from verifier import number
-from verifier.permit import Permit, day_start
 
 NOW = int(datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp())
 DAY = 86400

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier.base45 import ALPHABET, Base45Error, decode, encode
+from keys.base45 import ALPHABET, Base45Error, decode, encode
 
 RFC_EXAMPLES = [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0"),
                 (b"", "")]

@@ -7,14 +7,12 @@ from dataclasses import replace
 import pytest
 from helpers import DAY, NOW, YEAR, Issuer, make_permit, trusted
 
-from keys import algorithms
+from keys import algorithms, base45
 from keys.algorithms import ES256
 from keys.errors import Reason, TrustError
+from keys.permit import PREFIX, Permit, encode_permit
 from keys.trustlist import KeyState
-from registry.encode import encode_permit
-from verifier import base45
 from verifier.check import StatusAnswer, Verdict, check
-from verifier.permit import PREFIX, Permit
 
 
 def test_valid_permit_round_trips(issuer: Issuer) -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier import countries
-from verifier.countries import UnknownCodeError
+from keys import countries
+from keys.countries import UnknownCodeError
 
 PROVINCES = {
     "11": "Beijing",

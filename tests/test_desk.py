@@ -50,7 +50,7 @@ def test_forged_signature_is_refused_not_rescanned(service, issuer: Issuer) -> N
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from keys import algorithms
-    from registry.encode import encode_permit
+    from keys.permit import encode_permit
 
     forger = ec.generate_private_key(ec.SECP256R1())
     forged = encode_permit(make_permit(), forger, algorithms.key_id(issuer.permit_key.public_key()))

@@ -8,12 +8,12 @@ from helpers import NOW, Issuer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from keys import base45
 from keys.cose import decode_sign1
 from keys.errors import FormatError, Reason
+from keys.permit import PREFIX
 from keys.trustlist import TrustList
-from verifier import base45
 from verifier.check import Verdict, check
-from verifier.permit import PREFIX
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _issuer = Issuer()

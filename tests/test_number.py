@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier import countries, number
-from verifier.number import InvalidNumberError, PermitNumber
+from keys import countries, number
+from keys.number import InvalidNumberError, PermitNumber
 
 
 def mod11_2_recursive(digits: str) -> str:

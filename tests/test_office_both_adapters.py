@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from office_adapters import APPLICANT, OTHER, Api, Cli, counts, snapshot
 
+from keys.permit import local_date
 from registry.cli import cli
-from verifier.permit import local_date
 
 TODAY = lambda: local_date(int(time.time())).isoformat()  # noqa: E731
 

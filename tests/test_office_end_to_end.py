@@ -15,7 +15,7 @@ from pathlib import Path
 from conftest import REGISTRY_PASSPHRASE
 from office_adapters import APPLICANT, ROLES, Api
 
-from verifier.permit import local_date
+from keys.permit import local_date
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PERMIT_REGISTRY_PASSPHRASE": REGISTRY_PASSPHRASE}

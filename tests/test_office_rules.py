@@ -156,8 +156,8 @@ def test_an_overturned_revocation_lifts_its_bar(desk) -> None:
 
 
 def test_the_passport_is_kept_in_the_register_and_never_on_the_qr(desk) -> None:
+    from keys.permit import decode_claims, parse_text
     from registry.issuance import payload_text
-    from verifier.permit import decode_claims, parse_text
 
     number = desk.issued()
     card = one(desk.office.db, "SELECT payload FROM cards WHERE number = ?", (number,))

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from office_adapters import enrol
 from PIL import Image
 
+from keys import number as numbers
 from registry.cli import cli
 from registry.office_cli import COMMANDS
 from registry.office_cli_batch import COMMANDS as BATCH
 from registry.office_cli_rules import COMMANDS as RULES
-from verifier import number as numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGS = ["--surname", "Dupont", "--given-names", "Marie Claire", "--sex", "F", "--birth-date", "1975-12-01",
@@ -161,7 +161,7 @@ def test_list_search_export(registry_home: Path, tmp_path: Path) -> None:
 
 def test_qr_png_and_svg(registry_home: Path, tmp_path: Path) -> None:
     zxingcpp = pytest.importorskip("zxingcpp")
-    from verifier.permit import decode_claims, parse_text
+    from keys.permit import decode_claims, parse_text
 
     n = approved(registry_home, "issue", *FLAGS)
     run(registry_home, "renew", n)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REGISTRY_PASSPHRASE
 
+from keys.permit import decode_claims, parse_text
 from keys.trustlist import KeyUse
 from registry import lifecycle
 from registry.home import Home
@@ -20,7 +21,6 @@ from registry.office.operators import add_operator
 from registry.office.record import Acting
 from registry.store import StoreError, one, open_store, rows, write_transaction
 from registry.validation import validate_application
-from verifier.permit import decode_claims, parse_text
 
 NOW = int(datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp())
 DAY = 86400

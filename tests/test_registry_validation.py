@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from keys import number
+from keys.permit import day_start, local_date
 from registry import validation
 from registry.issuance import applicant_key, passport_key, validity
 from registry.numbers import ExhaustedError, allocate_number
 from registry.store import open_store, write_transaction
 from registry.validation import ValidationError, validate_application
-from verifier import number
-from verifier.permit import day_start, local_date
 
 NOW = int(datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp())
 GOOD = {"surname": "Müller", "given_names": "Anna-Lena", "sex": "F", "birth_date": "1990-02-03",

@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
+from keys import base45
 from keys.algorithms import load_public_pem
 from keys.cose import decode_sign1
 from keys.errors import StatusError
 from keys.statuslist import verify_status_list
 from keys.trustlist import parse_trust_list, verify_trust_list
-from verifier import base45
 from verifier.check import check
 from verifier.cli import cli
 from verifier.status import CachedStatus

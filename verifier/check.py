@@ -12,9 +12,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from keys.errors import PermitError, Reason, SignatureError, StatusError, TrustError
+from keys.permit import Permit, decode_claims, parse_text
 from keys.trustlist import KeyState, KeyUse, TrustedKey, TrustList
 from verifier import i18n
-from verifier.permit import Permit, decode_claims, parse_text
 
 
 class Verdict(StrEnum):

@@ -16,11 +16,11 @@ from pathlib import Path
 import click
 
 from keys.errors import PermitError
+from keys.permit import MAX_TEXT
 from verifier import desk, i18n
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
 from verifier.holdings import holdings
-from verifier.permit import MAX_TEXT
 
 EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INDETERMINATE: 2}
 EXIT_USAGE = 3

@@ -11,10 +11,10 @@ staleness never turns a "no" into a "yes".
 from __future__ import annotations
 
 from keys.errors import Reason, StatusError
+from keys.permit import Permit
 from keys.statuslist import SignedStatusList, StatusListError, StatusValue
 from keys.trustlist import TrustList
 from verifier.check import StatusAnswer
-from verifier.permit import Permit
 
 VALUE_REASONS = {StatusValue.VALID: Reason.VALID, StatusValue.INVALID: Reason.REVOKED,
                  StatusValue.SUSPENDED: Reason.SUSPENDED, StatusValue.SUPERSEDED: Reason.SUPERSEDED}

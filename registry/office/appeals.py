@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from keys.permit import local_date
 from registry import lifecycle
 from registry.office import deadlines, identity
 from registry.office.errors import CONFLICT, INVALID, NOT_FOUND, OfficeError
 from registry.office.record import Acting, clean_text, record_event
 from registry.store import one, rows
-from verifier.permit import local_date
 
 if TYPE_CHECKING:
     from registry.office.service import Office

@@ -12,10 +12,10 @@ from datetime import date
 
 import sqlite_utils
 
+from keys.permit import local_date
 from registry.issuance import passport_key
 from registry.office.errors import CONFLICT, OfficeError
 from registry.store import one
-from verifier.permit import local_date
 
 LIVE_STATES = ("active", "suspended", "expired")
 

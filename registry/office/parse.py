@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from keys.permit import CATEGORIES
 from registry.office.errors import INVALID, OfficeError
 from registry.validation import (
     MAX_GIVEN,
@@ -19,7 +20,6 @@ from registry.validation import (
     passport_country,
     passport_number,
 )
-from verifier.permit import CATEGORIES
 
 CHANGE_FIELDS = ("surname", "given_names", "chinese_name", "category", "photo")
 

@@ -15,11 +15,11 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
+from keys.permit import local_date
 from registry import lifecycle
 from registry.office.errors import CONFLICT, INVALID, OfficeError
 from registry.office.policy import Residence
 from registry.store import rows
-from verifier.permit import local_date
 
 MAX_IMPORT_ROWS = 1_000_000
 PRESENCE_COLUMNS = ("number", "entry", "exit")

@@ -11,11 +11,11 @@ import re
 
 import sqlite_utils
 
+from keys.permit import local_date
 from registry import lifecycle
 from registry.lifecycle import LISTING_SQL, STATUS_SQL
 from registry.store import fold_text, one, rows
 from registry.validation import ValidationError
-from verifier.permit import local_date
 
 MAX_NAME = 100
 

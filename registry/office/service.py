@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
+from keys.permit import local_date
 from registry import lifecycle
 from registry.issuance import Signing, passport_key
 from registry.office import appeals, residence
@@ -30,7 +31,6 @@ from registry.office.policy import GROUNDS, SUSPEND_REASONS, Policy
 from registry.office.record import Acting, Event, clean_text, record_event
 from registry.store import one, rows, write_transaction
 from registry.validation import Application
-from verifier.permit import local_date
 
 ALL = frozenset(Role)
 OFFICERS = frozenset({Role.OFFICER, Role.ADMIN})

@@ -1,6 +1,6 @@
-"""The permit wire format, decode side: prefixed base45 text -> COSE_Sign1 -> CWT claims -> Permit.
-
-See docs/format.md for the byte-level specification. The registry encodes with the same constants.
+"""The permit wire format, both sides: Permit -> CWT claims -> COSE_Sign1 -> prefixed base45 text (the
+office's encode_permit) and back (parse_text, decode_claims: every verifier's hot path), side by side so
+that a format change touches this one file. See docs/format.md for the byte-level specification.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from keys import cbor
-from keys.cose import Sign1, decode_sign1
+from keys import base45, cbor, number
+from keys.algorithms import PrivateKey
+from keys.cose import Sign1, decode_sign1, sign1
 from keys.errors import FormatError, Reason
-from verifier import base45, number
 
 PREFIX = "PR1:"
 _OTHER_VERSION = re.compile(r"PR[0-9]{1,3}:")
@@ -225,3 +225,41 @@ def decode_claims(payload: bytes) -> Permit:
         status[0],
         status[1],
     )
+
+
+# ---- the encode side (the office): every payload is decoded back here before it leaves ----------------
+
+def claims_of(permit: Permit) -> bytes:
+    """The CWT claims of a permit, in deterministic (RFC 8949 core) CBOR."""
+    data: dict[int, object] = {
+        P_NUMBER: number.body_to_int(permit.number),
+        P_CARD: permit.card,
+        P_SURNAME: permit.surname,
+        P_GIVEN: permit.given_names,
+        P_SEX: SEX_IDS[permit.sex],
+        P_BIRTH: day_number(permit.birth_date),
+        P_NATIONALITY: permit.nationality,
+        P_CATEGORY: CATEGORY_IDS[permit.category],
+        P_STATUS: [permit.status_list, permit.status_index],
+    }
+    if permit.chinese_name:
+        data[P_CHINESE] = permit.chinese_name
+    claims = {
+        CLAIM_ISS: permit.authority,
+        CLAIM_EXP: permit.valid_until,
+        CLAIM_NBF: permit.valid_from,
+        CLAIM_IAT: permit.signed_at,
+        CLAIM_PERMIT: data,
+    }
+    return cbor.dumps(claims)
+
+
+def encode_permit(permit: Permit, key: PrivateKey, kid: bytes) -> str:
+    """Sign a permit and return its QR text (prefix + base45). Self-checked: the verifier's decoder
+    must read back exactly this permit, and the signature must verify with the signing key."""
+    text = PREFIX + base45.encode(sign1(claims_of(permit), key, kid))
+    envelope = parse_text(text)
+    envelope.verify(key.public_key())
+    if decode_claims(envelope.payload) != permit:
+        raise FormatError("self-check failed: the signed permit does not decode to the data given")
+    return text

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
-from verifier import countries
+from keys import countries
 
 __all__ = [
     "BODY_LENGTH",
