@@ -183,3 +183,18 @@ def test_root_version_signed_only_by_new_keys_is_refused_by_the_page(browser, re
         assert page.evaluate("PermitStore.read().then((r) => r.info.root_version)") == 1
         assert page.evaluate(CHECK, [text, None])["reason"] == "VALID"
         context.close()
+
+
+def test_unreachable_source_keeps_the_data_held(browser, registry_home: Path, tmp_path: Path) -> None:
+    """The published directory's server goes away while the desk is online: the sync says so and the
+    desk keeps checking with what it holds."""
+    _, _, text = issue(registry_home)
+    pub = tmp_path / "pub"
+    publish_to(registry_home, pub)
+    with static_server(pub) as url:
+        context, page = synced_page(browser, url)
+    state = page.evaluate(SYNC, [None])
+    assert not state["ok"] and state["reason"] == "SYNC_UNAVAILABLE", state
+    assert page.evaluate(CHECK, [text, None])["reason"] == "VALID"
+    assert "SYNC_UNAVAILABLE" in page.inner_text("#sync-state")
+    context.close()

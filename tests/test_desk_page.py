@@ -189,6 +189,7 @@ def test_page_opened_once_works_offline_and_says_not_valid_after_a_revocation_an
     assert page.input_value("#payload") == ""
     keep(page, "desk-1366-offline-valid.png")
 
+    scan(page, " " + text.lower(), "valid")  # Caps Lock on and a stray space: still read
     scan(page, text[:120], "rescan")  # a truncated scan
     assert page.inner_text("#verdict") == "无法读取：请重新扫描"
     assert page.evaluate("getComputedStyle(document.querySelector('#result')).borderTopColor") != "rgb(198, 40, 40)"
