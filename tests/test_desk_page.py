@@ -254,3 +254,36 @@ def test_checks_per_second_in_headless_chromium(browser, kit_site: Path) -> None
         context.close()
     print(f"\ndesk page: {rate:,.0f} checks per second (one ES256 permit, headless Chromium)")
     assert rate > 200
+
+
+def test_page_matches_the_python_verifier_on_odd_inputs(browser, kit_site: Path, tmp_path: Path) -> None:
+    """Inputs beyond the kit, through `verifier check`'s code and the page, synced from the same kit at the
+    same clock: the same verdict and reason for each (white space as Python strips it, case, prefixes,
+    lengths, single bytes changed anywhere in the COSE bytes)."""
+    from verifier import base45 as b45
+    from verifier.cache import Cache
+    from verifier.check import check
+
+    valid = MANIFEST["permit_vectors"][0]
+    at = valid["at_epoch"]
+    body = b45.decode(valid["payload"][4:])
+    inputs = [valid["payload"] + "\x1d", "\u3000" + valid["payload"], valid["payload"] + "\ufeff",
+              valid["payload"].lower(), "PR1:", "PR1", "PR12:ABC", "pr1:" + valid["payload"][4:], "",
+              valid["payload"] + "0", valid["payload"] + " " * 3000, "PR1:" + "0" * 3390]
+    for i in range(0, len(body), 7):  # one byte changed in each place: header, claims, signature
+        changed = bytearray(body)
+        changed[i] ^= 0x40
+        inputs.append("PR1:" + b45.encode(bytes(changed)))
+    cache = Cache(tmp_path / "cache")
+    cache.sync(str(kit_site), at, (kit_site / "metadata" / "root.json").read_bytes())
+    python = [check(text, cache.trust_list(), at, cache.status_lookup()).reason.value for text in inputs]
+    with static_server(kit_site) as url:
+        context, page = open_page(browser, url, locale="en-US")
+        page.evaluate(SYNC, [at])
+        browser_reasons = page.evaluate("""async ([inputs, at]) => {
+            const out = [];
+            for (const text of inputs) out.push((await PermitDesk.check(text, at)).reason);
+            return out; }""", [inputs, at])
+        context.close()
+    assert browser_reasons == python
+    assert {"VALID", "MALFORMED", "UNSUPPORTED_VERSION", "BAD_SIGNATURE"} <= set(python)

@@ -114,6 +114,11 @@
         typeof s.expires !== "string" || !/Z$/.test(s.expires) || Number.isNaN(Date.parse(s.expires))) {
       throw new SyncError("SYNC_INVALID", "not valid " + type + " metadata");
     }
+    if (typeof s.spec_version !== "string" || s.spec_version.split(".")[0] !== "1") {
+      throw new SyncError("SYNC_INVALID", type + " metadata is for another TUF specification version");
+    }
+    const keyids = md.signatures.map((sig) => sig && sig.keyid);
+    if (new Set(keyids).size !== keyids.length) throw new SyncError("SYNC_INVALID", type + " metadata repeats a signature");
     if (type === "root" && (typeof s.keys !== "object" || typeof s.roles !== "object")) throw new SyncError("SYNC_INVALID", "root has no keys");
     md.expiresAt = Date.parse(s.expires) / 1000;
     return md;

@@ -228,10 +228,14 @@
       valid_until: iso(exp), signed_at: iso(iat), status_list: status[0], status_index: status[1] };
   }
 
+  // The characters Python's str.strip() removes (bidi types WS, B, S and Zs): as `verifier check` reads text.
+  const PY_SPACE = "[\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+  const PY_SPACE_START = new RegExp("^" + PY_SPACE + "+"), PY_SPACE_END = new RegExp(PY_SPACE + "+$");
+
   function parseText(text) {
     if (typeof text !== "string") throw new FormatError("payload must be text");
     if (text.length > MAX_TEXT) throw new FormatError("payload is longer than a QR code holds");
-    text = text.trim();
+    text = text.replace(PY_SPACE_START, "").replace(PY_SPACE_END, ""); // Python's str.strip(), not JS trim()
     if (!text.startsWith("PR1:")) {
       if (/^PR[0-9]{1,3}:/.test(text)) throw new Refusal("UNSUPPORTED_VERSION", "payload format is not supported");
       throw new FormatError("payload does not start with PR1:");
