@@ -228,6 +228,8 @@ def test_phone_widths_never_scroll_sideways(browser, registry_home: Path, tmp_pa
                             " return [r.left, r.right]; })()")
         assert box[0] >= 0 and box[1] <= width
         keep(page, f"desk-{width}-valid.png")
+        page.click("#sync")  # a click anywhere gives the focus back to the scanner's box
+        page.wait_for_function("document.activeElement.id === 'payload'")
         scan(page, "PR1:NOT A PERMIT", "rescan")
         assert wide(page)
         keep(page, f"desk-{width}-rescan.png")

@@ -60,7 +60,8 @@
     });
   }
 
-  function keepFocus() { if (document.activeElement === document.body || !document.activeElement) payload.focus(); }
+  // The scanner types into whatever has focus: after any click (a button, the page) focus goes back to the box.
+  function keepFocus() { if (!(document.activeElement instanceof HTMLInputElement)) payload.focus(); }
   document.addEventListener("click", () => setTimeout(keepFocus, 0));
   payload.addEventListener("blur", () => setTimeout(keepFocus, 150));
 
