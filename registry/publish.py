@@ -28,6 +28,7 @@ from keys.files import write_atomic
 from keys.statuslist import pack_entries, status_token
 from keys.trustlist import KeyUse, build_trust_list
 from registry import lifecycle, store
+from registry.desk import write_desk
 from registry.home import Home
 from registry.repository import METADATA_DIR, TARGETS_DIR, Lifetimes, Repository, serialize, target_file_name
 from registry.rotation import ensure_repository, lifetimes
@@ -128,6 +129,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
     files.update(extra_targets or {})
     write_atomic(state_path, json.dumps(state, indent=2).encode())
     root, _, timestamp = export(repo, outdir, files, now, online, lifetimes(config))
+    write_desk(outdir)  # the desk's static page, check/, beside the repository it syncs from
     return PublishReport(state["trust"]["version"], trust_signed, len(lists), signed_count,
                          timestamp.signed.version, root.signed.version)
 

@@ -414,7 +414,7 @@ def test_publish_then_serve_with_etag(client, tokens, registry_home: Path) -> No
     r = client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
     assert r.status_code == 200 and r.json["trust_signed"] and r.json["lists"] == 1
     public = registry_home / "public"
-    assert {p.name for p in public.iterdir()} == {"metadata", "targets"}
+    assert {p.name for p in public.iterdir()} == {"metadata", "targets", "check"}  # check/: the desk page
 
     timestamp = client.get("/published/metadata/timestamp.json")
     assert timestamp.status_code == 200 and timestamp.mimetype == "application/json"
