@@ -27,8 +27,8 @@ from desk_site import (
 )
 from office_adapters import cli_run
 
+from keys import base45
 from keys.algorithms import P256_ORDER
-from verifier import base45
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
                                 reason="Chromium is not installed here (scripts/setup installs it)")

@@ -56,8 +56,9 @@ def kit_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_conformance_vector_gives_the_kits_verdict_reason_and_fields_in_the_page(browser, kit_site: Path) -> None:
     with static_server(kit_site) as url:
         context, page = open_page(browser, url, locale="en-US")
-        wrong = []
+        wrong, checked = [], 0
         for vector in MANIFEST["permit_vectors"]:
+            checked += 1
             synced, result = page.evaluate("""async ([v]) => {
                 await PermitDesk.reset();
                 const synced = v.load.at_epoch ? await PermitDesk.sync(v.load.at_epoch) : null;
@@ -71,7 +72,7 @@ def test_every_conformance_vector_gives_the_kits_verdict_reason_and_fields_in_th
                 wrong.append((vector["name"], got, expected, result["detail"]))
         context.close()
     assert not wrong, wrong
-    assert len(MANIFEST["permit_vectors"]) == 41
+    assert checked == len(MANIFEST["permit_vectors"]) > 40
 
 
 def test_trust_list_and_status_list_vectors_in_the_page(browser, kit_site: Path) -> None:
@@ -262,7 +263,7 @@ def test_page_matches_the_python_verifier_on_odd_inputs(browser, kit_site: Path,
     """Inputs beyond the kit, through `verifier check`'s code and the page, synced from the same kit at the
     same clock: the same verdict and reason for each (white space as Python strips it, case, prefixes,
     lengths, single bytes changed anywhere in the COSE bytes)."""
-    from verifier import base45 as b45
+    from keys import base45 as b45
     from verifier.cache import Cache
     from verifier.check import check
 

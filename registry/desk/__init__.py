@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 from string import ascii_uppercase
 
+from keys import countries
 from keys.files import write_atomic
-from verifier import countries
 
 CHECK_DIR = "check"
 STATIC = Path(__file__).resolve().parent / "static"

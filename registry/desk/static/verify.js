@@ -219,7 +219,7 @@
     if (!(isText(surname) && isText(given) && (chinese === undefined || isText(chinese)))) throw bad("names");
     if (sex !== 1 && sex !== 2) throw bad("sex");
     if (typeof birth !== "number" || !(birth > -60000 && birth < 60000)) throw bad("birth date");
-    if (typeof nationality !== "string" || !/^\p{L}{3}$/u.test(nationality)) throw bad("nationality");
+    if (typeof nationality !== "string" || !/^[A-Z]{3}$/.test(nationality)) throw bad("nationality");
     if (typeof category !== "number" || category < 1 || category > 6) throw bad("category");
     if (!Array.isArray(status) || status.length !== 2 || !isUint(status[0], U32) || !isUint(status[1], U32)) throw bad("status");
     return { number: permitNumber(body), card, surname, given_names: given, chinese_name: chinese === undefined ? null : chinese,
@@ -228,19 +228,22 @@
       valid_until: iso(exp), signed_at: iso(iat), status_list: status[0], status_index: status[1] };
   }
 
-  // The characters Python's str.strip() removes (bidi types WS, B, S and Zs): as `verifier check` reads text.
-  const PY_SPACE = "[\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-  const PY_SPACE_START = new RegExp("^" + PY_SPACE + "+"), PY_SPACE_END = new RegExp(PY_SPACE + "+$");
+  // What a handheld scanner may add around the text, removed from both ends (docs/format.md §2).
+  const SCANNER_SPACE = "[ \\t\\n\\v\\f\\r]";
+  const SPACE_START = new RegExp("^" + SCANNER_SPACE + "+"), SPACE_END = new RegExp(SCANNER_SPACE + "+$");
 
   function parseText(text) {
     if (typeof text !== "string") throw new FormatError("payload must be text");
-    if (text.length > MAX_TEXT) throw new FormatError("payload is longer than a QR code holds");
-    text = text.replace(PY_SPACE_START, "").replace(PY_SPACE_END, ""); // Python's str.strip(), not JS trim()
+    // Code points, before trimming (UTF-16 units are never fewer, so count them only when over).
+    if (text.length > MAX_TEXT && [...text].length > MAX_TEXT) throw new FormatError("payload is longer than a QR code holds");
+    text = text.replace(SPACE_START, "").replace(SPACE_END, "");
     if (!text.startsWith("PR1:")) {
       if (/^PR[0-9]{1,3}:/.test(text)) throw new Refusal("UNSUPPORTED_VERSION", "payload format is not supported");
       throw new FormatError("payload does not start with PR1:");
     }
-    return sign1(base45(text.slice(4)), MAX_COSE);
+    const envelope = sign1(base45(text.slice(4)), MAX_COSE);
+    if (envelope.typ !== null) throw new FormatError("a permit's protected header carries no typ");
+    return envelope;
   }
 
   // The status of a permit from the held lists (verifier/status.py CachedStatus.status_of).
