@@ -291,6 +291,27 @@ def _office_service(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@MIGRATIONS(name="0003_transparency_log")
+def _transparency_log(db: sqlite_utils.Database) -> None:
+    """The log's tables, each event's leaf index, and the office's own acts (key events, publishes,
+    organisation changes) allowed without an operator id: they are made by the holder of the key store."""
+    from registry import tlog_events, tlog_store
+
+    tlog_store.ensure_schema(db)
+    db.execute("ALTER TABLE events ADD COLUMN leaf_index INTEGER")
+    db.execute("CREATE UNIQUE INDEX events_leaf ON events (leaf_index) WHERE leaf_index IS NOT NULL")
+    db.execute("DROP TRIGGER events_need_an_operator")
+    office = ", ".join(f"'{a}'" for a in tlog_events.OFFICE_ACTIONS)
+    db.execute(f"""CREATE TRIGGER events_need_an_operator BEFORE INSERT ON events
+       WHEN NEW.operator_id IS NULL AND NEW.action NOT IN ({office})
+       BEGIN SELECT RAISE(ABORT, 'every event names the authenticated operator who acted'); END""")
+    db.execute("""CREATE TRIGGER tlog_leaves_no_change BEFORE UPDATE ON tlog_leaves
+       BEGIN SELECT RAISE(ABORT, 'the log is append-only: UPDATE is not allowed'); END""")
+    db.execute("""CREATE TRIGGER tlog_leaves_no_delete BEFORE DELETE ON tlog_leaves
+       BEGIN SELECT RAISE(ABORT, 'the log is append-only: DELETE is not allowed'); END""")
+    tlog_events.log_secret(db.conn)
+
+
 def fold_text(text: str | None) -> str | None:
     """Text compared without regard to case or Unicode normal form (name searches): NFC + casefold."""
     return None if text is None else unicodedata.normalize("NFC", text).casefold()
