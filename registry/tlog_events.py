@@ -158,6 +158,6 @@ def register_event_leaves(conn: sqlite3.Connection) -> list[bytes]:
         row = dict(zip(("id", *RECORD_COLUMNS), values, strict=True))
         try:
             out.append(event_leaf(conn, secret, row))
-        except (LogError, KeyError, ValueError, TypeError) as exc:
+        except (LogError, KeyError, ValueError, TypeError, sqlite3.Error) as exc:
             out.append(f"unencodable event {row['id']}: {exc}".encode())
     return out
