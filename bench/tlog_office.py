@@ -77,6 +77,8 @@ def main(n: int) -> None:
         print(f"log verify re-encodes {rows / reencode:,.0f} event rows per second "
               f"({reencode / rows * 1e6:.0f} us each; 2,000,000 rows for 1,000,000 permits: "
               f"{reencode / rows * 2e6:.0f} s)")
+        mean = db.execute("SELECT avg(length(data)) FROM tlog_leaves").fetchone()[0]
+        print(f"mean leaf: {mean:.0f} bytes")
         print(f"publish_log (key decrypt, manifest, tiles, checkpoint) at {rows:,} leaves: {publish:.2f} s")
 
 
