@@ -102,7 +102,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
     lists. The publish is an act in the transparency log (by `operator_id`, or the office), and the log's
     OUTDIR/log/checkpoint and key.vkey are targets too (registry/tlog_office.py)."""
     for path in extra_targets or {}:
-        if path == TRUST_FILE or path.startswith(("status/", "/")) or ".." in path.split("/"):
+        if path == TRUST_FILE or path.startswith(("status/", "log/", "/")) or ".." in path.split("/"):
             raise PermitError(f"extra target {path!r} clashes with a published file or leaves the repository; "
                               "nothing was published", Reason.USAGE)
     from registry.tlog_office import publish_log
