@@ -246,3 +246,39 @@ def test_restore_refuses_a_file_that_is_not_a_register(office: dict, tmp_path: P
     r = cli_run(office["home"], None, "restore", str(bogus))
     assert r.exit_code != 0 and "not a" in str(r.exception)
     assert (office["home"] / "registry.db").read_bytes() == before
+
+
+def test_a_row_hidden_from_the_log_is_reported_missing(office: dict) -> None:
+    """An insider clears a row's leaf index so that `log verify` would skip it: the published act is missing."""
+    home = office["home"]
+    cols = _columns(home)
+    victim = next(r for r in _events(home) if r[cols.index("action")] == "propose")
+    hidden = list(victim)
+    hidden[cols.index("leaf_index")] = None
+    _insert_or_replace(home, tuple(hidden))
+    r = _verify(office)
+    assert r.exit_code == 1 and json.loads(r.stdout)["missing"] == [victim[cols.index("leaf_index")]]
+
+
+def test_an_act_the_log_cannot_hold_is_refused_whole(registry_home: Path) -> None:
+    """record_event refuses an act without a leaf kind, and nothing of it (row or leaf) is stored."""
+    from registry.office.record import Event, record_event
+    from registry.store import StoreError, open_store, write_transaction
+
+    enrol(registry_home)
+    db = open_store(registry_home / "registry.db")
+    before = (db.execute("SELECT count(*) FROM events").fetchone()[0], tlog_store.tree_size(db))
+    with pytest.raises(Exception, match="no leaf kind"), write_transaction(db):
+        record_event(db, Event("teleport", 1, 1))
+    with pytest.raises(StoreError, match="operator"), write_transaction(db):
+        record_event(db, Event("revoke", 1, None, number=None))
+    assert (db.execute("SELECT count(*) FROM events").fetchone()[0], tlog_store.tree_size(db)) == before
+
+
+def test_publish_with_a_bad_token_publishes_and_logs_nothing(office: dict) -> None:
+    home, out = office["home"], office["out"]
+    before = (out / "log" / "checkpoint").read_bytes(), tlog_store.tree_size(sqlite3.connect(home / "registry.db"))
+    r = cli_run(home, "prt_not-a-real-token", "publish", "-o", str(out))
+    assert r.exit_code != 0
+    after = (out / "log" / "checkpoint").read_bytes(), tlog_store.tree_size(sqlite3.connect(home / "registry.db"))
+    assert after == before
