@@ -61,8 +61,11 @@ def record_office_act(db: sqlite_utils.Database, action: str, now: int, detail: 
 def record_key_event(home: Home, action: str, key: TrustedKey, role: str, now: int,
                      operator_id: int | None = None) -> None:
     db = store.open_store(home.db_path)
-    record_office_act(db, action, now, {"kid": key.kid.hex(), "role": role,
-                                        "public_key_sha256": public_key_sha256(key)}, operator_id)
+    try:
+        record_office_act(db, action, now, {"kid": key.kid.hex(), "role": role,
+                                            "public_key_sha256": public_key_sha256(key)}, operator_id)
+    finally:
+        db.conn.close()
 
 
 def record_all_keys(home: Home, now: int) -> None:
@@ -71,9 +74,12 @@ def record_all_keys(home: Home, now: int) -> None:
     db = store.open_store(home.db_path)
     roles = [(k, "root") for k in keys.roots] + [(k, "timestamp") for k in keys.timestamp_keys]
     roles += [(k, k.use.value) for k in keys.keys]
-    for key, role in roles:
-        record_office_act(db, "key-generate", now, {"kid": key.kid.hex(), "role": role,
-                                                    "public_key_sha256": public_key_sha256(key)})
+    try:
+        for key, role in roles:
+            record_office_act(db, "key-generate", now, {"kid": key.kid.hex(), "role": role,
+                                                        "public_key_sha256": public_key_sha256(key)})
+    finally:
+        db.conn.close()
 
 
 def log_signer(home: Home, db: sqlite_utils.Database, now: int, operator_id: int | None = None) -> NoteSigner:
@@ -114,11 +120,16 @@ def manifest_sha256(home: Home, db: sqlite_utils.Database) -> str:
 def publish_log(home: Home, outdir: Path, now: int, operator_id: int | None = None) -> dict[str, bytes]:
     """Record this publish, write OUTDIR/log/ and return the TUF extra targets of the log."""
     db = store.open_store(home.db_path)
-    signer = log_signer(home, db, now, operator_id)
-    version = 1 + (store.one(db, "SELECT count(*) AS n FROM events WHERE action = 'publish'") or {"n": 0})["n"]
-    record_office_act(db, "publish", now, {"version": version, "manifest_sha256": manifest_sha256(home, db)},
-                      operator_id)
-    checkpoint = tlog_store.write_published_log(db, outdir, signer, signer.name)
+    try:
+        signer = log_signer(home, db, now, operator_id)
+        manifest = manifest_sha256(home, db)
+        with store.write_transaction(db):  # the count and the act in one transaction: no two publishes share it
+            version = 1 + store.one(db, "SELECT count(*) AS n FROM events WHERE action = 'publish'")["n"]  # type: ignore[index]
+            record_event(db, Event("publish", now, operator_id, detail={"version": version,
+                                                                        "manifest_sha256": manifest}))
+        checkpoint = tlog_store.write_published_log(db, outdir, signer, signer.name)
+    finally:
+        db.conn.close()
     write_atomic(home.path / "published" / LAST_PUBLISH_FILE,
                  json.dumps({"outdir": str(Path(outdir).resolve()), "size": checkpoint.size}).encode())
     logdir = Path(outdir) / "log"
