@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import REGISTRY_PASSPHRASE
 from office_adapters import APPLICANT, OTHER, cli_run, enrol
 from test_tlog_independent import verifylog  # noqa: F401 - the fixture that builds the Go verifier
-from test_tlog_office import _issue
+from test_tlog_office import _issue, http_dir  # noqa: F401 - a fixture serving a directory on 127.0.0.1
 
 from keys.errors import Reason
 from keys.trustlist import KeyUse
@@ -59,6 +59,16 @@ def test_sync_keeps_the_newest_checkpoint_and_the_pinned_log_key(office: dict) -
     assert _held(cache, "checkpoint") == (out / "log" / "checkpoint").read_bytes()
     state = json.loads(_held(cache, "state.json"))
     assert len(_held(cache, "cards")) == 2 * 32 and state["size"] > 0
+
+
+def test_sync_over_http_proves_the_new_checkpoint_from_the_tiles(office: dict, http_dir) -> None:  # noqa: F811
+    out, cache = office["out"], office["cache"]
+    _issue(office["home"], office["tokens"], office["tmp"], OTHER)
+    assert cli_run(office["home"], None, "publish", "-o", str(out)).exit_code == 0
+    r = vrun(cache, "sync", http_dir(out))
+    assert r.exit_code == 0, r.output
+    assert _held(cache, "checkpoint") == (out / "log" / "checkpoint").read_bytes()
+    assert len(_held(cache, "cards")) == 2 * 32
 
 
 def test_forked_log_is_refused_by_sync(office: dict, tmp_path: Path) -> None:
