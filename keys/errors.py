@@ -46,6 +46,7 @@ class Reason(StrEnum):
     LOG_BAD_SIGNATURE = "LOG_BAD_SIGNATURE"
     LOG_PROOF_INVALID = "LOG_PROOF_INVALID"
     LOG_INCONSISTENT = "LOG_INCONSISTENT"
+    NOT_LOGGED = "NOT_LOGGED"  # a permit whose card the log does not have, once the log covers its issue time
     # Syncing the TUF repository (verifier sync): refusals by python-tuf, in our words.
     ROOT_NOT_PINNED = "ROOT_NOT_PINNED"
     ROOT_MISMATCH = "ROOT_MISMATCH"

@@ -25,6 +25,7 @@ from registry.home import DEFAULT_AUTHORITY, DEFAULT_STATUS_URI, HOME_ENV, Confi
 from registry.publish import publish as publish_files
 from registry.repository import METADATA_DIR, Repository
 from registry.rotation import ensure_repository, rotate_root, rotate_timestamp, warn_lone_root
+from registry.tlog_office import record_all_keys, record_key_event
 from verifier.cli import run
 
 
@@ -136,6 +137,7 @@ def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, 
     store._root_passphrase = (lambda n, kid: roots[n - 1]) if roots else None
     warn_lone_root(root_keys, root_threshold)
     root = ensure_repository(home, Repository(home.path / "published" / METADATA_DIR), now())
+    record_all_keys(home, now())
     click.echo(f"registry home {home.path} created; {root_threshold}-of-{root_keys} root (TUF root version "
                f"{root.signed.version}), permit key {store.active(KeyUse.PERMIT).kid.hex()}")
 
@@ -193,6 +195,7 @@ def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_thre
     (PERMIT_REGISTRY_ROOT_PASSPHRASE_<i> of the officers present) and by the new one
     (PERMIT_REGISTRY_NEW_ROOT_PASSPHRASE_<i>). `--use timestamp` replaces the online metadata key (the
     root threshold signs the root version naming it)."""
+    actor = _acting(home)  # before anything changes: a bad token changes nothing
     repo = Repository(home.path / "published" / METADATA_DIR)
     if use == "root":
         store = home.keys()
@@ -203,16 +206,20 @@ def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_thre
         tokens = _root_tokens(pkcs11_module, root_token_labels, count)
         passes = None if tokens else _new_root_passphrases(count, store.token)
         metadata = rotate_root(home, repo, now(), count, threshold, passes, tokens)
+        for key in home.keys().active_roots():
+            record_key_event(home, "key-root-change", key, "root", now(), actor)
         warn_lone_root(count, threshold)
         click.echo(f"root version {metadata.signed.version}: {threshold}-of-{count} new root keys, signed by the "
                    "old and the new threshold; run `registry publish` so verifiers follow it")
         return
     if use == "timestamp":
         key, metadata = rotate_timestamp(home, repo, now())
+        record_key_event(home, "key-rotate", key, "timestamp", now(), actor)
         click.echo(f"new timestamp key {key.kid.hex()} named in root version {metadata.signed.version}; "
                    "run `registry publish`")
         return
     key = home.keys().rotate(KeyUse(use), now(), algorithms.algorithm_id(alg))
+    record_key_event(home, "key-rotate", key, use, now(), actor)
     click.echo(f"new {use} key {key.kid.hex()} is active; run `registry publish` so verifiers learn it")
 
 
@@ -234,7 +241,9 @@ def _new_root_passphrases(count: int, token: TokenRef | None) -> list[bytes] | N
 @click.pass_obj
 def keys_retire(home: Home, kid: str) -> None:
     """Stop signing with KID; what it signed in its window still verifies."""
-    home.keys().retire(kid, now())
+    actor = _acting(home)
+    key = home.keys().retire(kid, now())
+    record_key_event(home, "key-retire", key, key.use.value, now(), actor)
     click.echo(f"key {kid} retired")
 
 
@@ -244,7 +253,9 @@ def keys_retire(home: Home, kid: str) -> None:
 def keys_compromise(home: Home, kid: str) -> None:
     """Mark KID compromised: every permit it signed is rejected once the trust list is published.
     Re-issue its cards with `registry reissue --key KID`."""
-    home.keys().compromise(kid, now())
+    actor = _acting(home)
+    key = home.keys().compromise(kid, now())
+    record_key_event(home, "key-compromise", key, key.use.value, now(), actor)
     click.echo(f"key {kid} marked compromised; run `registry reissue --key {kid}` and `registry publish`")
 
 
@@ -255,11 +266,23 @@ def publish(home: Home, outdir: Path) -> None:
     """Write the TUF repository verifiers sync: metadata/ (root, targets, snapshot, timestamp) and targets/
     (the trust list and every status list). The timestamp is signed anew on every run; the rest only
     when it changed or passed half its lifetime."""
-    report = publish_files(home, outdir, now())
+    actor = _acting(home)
+    report = publish_files(home, outdir, now(), operator_id=actor)
     click.echo(f"published to {outdir}: root version {report.root_version}, timestamp version "
                f"{report.timestamp_version}, trust list version {report.trust_version}"
                f"{' (signed now)' if report.trust_signed else ''}, {report.lists} status lists "
                f"({report.lists_signed} signed now)")
+
+
+def _acting(home: Home) -> int | None:
+    """The operator acting for the office, if a token was given (a bad token is refused); None: the
+    holder of the key store acts for the office (key events and publishes are logged as the office's)."""
+    from registry.office_auth import current_operator, open_db
+
+    if home.config_path.exists():
+        found = current_operator(open_db(home), required=False)
+        return None if found is None else found.id
+    return None
 
 
 def _register_office_commands() -> None:
@@ -268,11 +291,13 @@ def _register_office_commands() -> None:
     from registry.api_cli import COMMANDS as API_COMMANDS
     from registry.card_cli import COMMANDS as CARD_COMMANDS
     from registry.identity_cli import COMMANDS as IDENTITY_COMMANDS
+    from registry.log_cli import COMMANDS as LOG_COMMANDS
     from registry.office_cli import COMMANDS
     from registry.office_cli_batch import COMMANDS as BATCH_COMMANDS
     from registry.office_cli_rules import COMMANDS as RULE_COMMANDS
 
-    for command in [*COMMANDS, *BATCH_COMMANDS, *RULE_COMMANDS, *API_COMMANDS, *IDENTITY_COMMANDS, *CARD_COMMANDS]:
+    for command in [*COMMANDS, *BATCH_COMMANDS, *RULE_COMMANDS, *API_COMMANDS, *IDENTITY_COMMANDS, *CARD_COMMANDS,
+                    *LOG_COMMANDS]:
         cli.add_command(command)
 
 

@@ -99,8 +99,11 @@ def key_hash(key: str) -> str:
 
 
 def enrol(db: sqlite_utils.Database, name: str, now: int, per_minute: int = DEFAULT_PER_MINUTE,
-          misses_per_day: int = DEFAULT_MISSES_PER_DAY) -> str:
-    """Enrol an organisation; returns its key (shown once, stored hashed)."""
+          misses_per_day: int = DEFAULT_MISSES_PER_DAY, operator_id: int | None = None) -> str:
+    """Enrol an organisation; returns its key (shown once, stored hashed). The enrolment is an act in the
+    transparency log (by `operator_id`, or the office)."""
+    from registry.office.record import Event, record_event
+
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name.strip()):
         raise EnrolmentError("an organisation's name is 1 to 100 printable characters")
     if per_minute < 1 or misses_per_day < 1:
@@ -112,16 +115,21 @@ def enrol(db: sqlite_utils.Database, name: str, now: int, per_minute: int = DEFA
             raise EnrolmentError(f"an organisation named {name.strip()!r} is enrolled already; revoke it first")
         db.execute("INSERT INTO identity_orgs (name, key_hash, per_minute, misses_per_day, created_at) "
                    "VALUES (?, ?, ?, ?, ?)", (name.strip(), key_hash(key), per_minute, misses_per_day, now))
+        record_event(db, Event("org-add", now, operator_id, detail={"org": name.strip(), "per_minute": per_minute,
+                                                                    "misses_per_day": misses_per_day}))
     return key
 
 
-def revoke(db: sqlite_utils.Database, name: str, now: int) -> None:
+def revoke(db: sqlite_utils.Database, name: str, now: int, operator_id: int | None = None) -> None:
+    from registry.office.record import Event, record_event
+
     ensure_schema(db)
     with store.translate_errors(), store.write_transaction(db):
         cursor = db.execute("UPDATE identity_orgs SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
                             (now, name))
         if cursor.rowcount == 0:
             raise EnrolmentError(f"no enrolled organisation named {name!r}")
+        record_event(db, Event("org-revoke", now, operator_id, detail={"org": name}))
 
 
 def orgs(db: sqlite_utils.Database) -> list[Org]:

@@ -19,6 +19,14 @@ def _open(home: Home):
     return db
 
 
+def _actor(db) -> int | None:
+    """The operator acting, if a token was given (a bad one is refused); else the office."""
+    from registry.office_auth import current_operator
+
+    found = current_operator(db, required=False)
+    return None if found is None else found.id
+
+
 @click.group("orgs")
 def orgs_group() -> None:
     """Organisations enrolled for identity verification (number + name in, match and status out)."""
@@ -33,7 +41,8 @@ def orgs_group() -> None:
 @click.pass_obj
 def orgs_add(home: Home, name: str, per_minute: int, misses_per_day: int) -> None:
     """Enrol NAME; prints its API key once (only a hash is kept)."""
-    key = identity.enrol(_open(home), name, int(time.time()), per_minute, misses_per_day)
+    db = _open(home)
+    key = identity.enrol(db, name, int(time.time()), per_minute, misses_per_day, operator_id=_actor(db))
     click.echo(key)
     click.echo(f"organisation {name} enrolled; keep this key, it is not shown again", err=True)
 
@@ -52,7 +61,8 @@ def orgs_list(home: Home) -> None:
 @click.pass_obj
 def orgs_revoke(home: Home, name: str) -> None:
     """Revoke NAME's key (effective at its next call)."""
-    identity.revoke(_open(home), name, int(time.time()))
+    db = _open(home)
+    identity.revoke(db, name, int(time.time()), operator_id=_actor(db))
     click.echo(f"organisation {name} revoked")
 
 

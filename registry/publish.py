@@ -72,15 +72,20 @@ def _copy_if_changed(data: bytes, target: Path) -> None:
     write_atomic(target, data)
 
 
-def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] | None = None) -> PublishReport:
+def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] | None = None,
+            operator_id: int | None = None) -> PublishReport:
     """Sign what changed, re-sign the timestamp, and write the repository to OUTDIR.
 
     `extra_targets` (target path -> bytes) are published as targets beside the trust list and the status
-    lists: the hook for the transparency log's `log/checkpoint`."""
+    lists. The publish is an act in the transparency log (by `operator_id`, or the office), and the log's
+    OUTDIR/log/checkpoint and key.vkey are targets too (registry/tlog_office.py)."""
     for path in extra_targets or {}:
-        if path == TRUST_FILE or path.startswith(("status/", "/")) or ".." in path.split("/"):
+        if path == TRUST_FILE or path.startswith(("status/", "log/", "/")) or ".." in path.split("/"):
             raise PermitError(f"extra target {path!r} clashes with a published file or leaves the repository; "
                               "nothing was published", Reason.USAGE)
+    from registry.tlog_office import publish_log
+
+    extra_targets = {**publish_log(home, outdir, now, operator_id), **(extra_targets or {})}
     config, keys = home.config(), home.keys()
     signed_dir = home.path / "published"
     for directory in (signed_dir, outdir):  # temporary files of a publish that was killed midway

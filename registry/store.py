@@ -291,6 +291,46 @@ def _office_service(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@MIGRATIONS(name="0003_transparency_log")
+def _transparency_log(db: sqlite_utils.Database) -> None:
+    """The log's tables, each event's leaf index, and the office's own acts (key events, publishes,
+    organisation changes) allowed without an operator id: they are made by the holder of the key store."""
+    from registry import tlog_events, tlog_store
+
+    tlog_store.ensure_schema(db)
+    db.execute("ALTER TABLE events ADD COLUMN leaf_index INTEGER")
+    db.execute("CREATE UNIQUE INDEX events_leaf ON events (leaf_index) WHERE leaf_index IS NOT NULL")
+    db.execute("DROP TRIGGER events_need_an_operator")
+    office = ", ".join(f"'{a}'" for a in tlog_events.OFFICE_ACTIONS)
+    db.execute(f"""CREATE TRIGGER events_need_an_operator BEFORE INSERT ON events
+       WHEN NEW.operator_id IS NULL AND NEW.action NOT IN ({office})
+       BEGIN SELECT RAISE(ABORT, 'every event names the authenticated operator who acted'); END""")
+    _backfill(db)
+    tlog_events.log_secret(db.conn)  # the office log secret, HOME/log.secret (0600)
+
+
+def _backfill(db: sqlite_utils.Database) -> None:
+    """Events recorded before the log existed become its first leaves, in their order, where they can: a
+    legacy row naming no card of the register (an issue without a card serial) stays without a leaf."""
+    from registry import tlog_events, tlog_store
+
+    columns = ("id", *tlog_events.RECORD_COLUMNS)
+    found = db.execute(f"SELECT {', '.join(columns)} FROM events ORDER BY id").fetchall()
+    if not found:
+        return
+    secret = tlog_events.log_secret(db.conn)
+    db.execute("DROP TRIGGER events_no_update")
+    for values in found:
+        row = dict(zip(columns, values, strict=True))
+        try:
+            leaf = tlog_events.event_leaf(db.conn, secret, row)
+        except (tlog_events.LogError, KeyError, ValueError, TypeError):
+            continue
+        db.execute("UPDATE events SET leaf_index = ? WHERE id = ?", (tlog_store.append_leaf(db, leaf), row["id"]))
+    db.execute("""CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is not allowed'); END""")
+
+
 def fold_text(text: str | None) -> str | None:
     """Text compared without regard to case or Unicode normal form (name searches): NFC + casefold."""
     return None if text is None else unicodedata.normalize("NFC", text).casefold()

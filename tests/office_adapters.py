@@ -191,7 +191,9 @@ def snapshot(home: Path) -> dict[str, list]:
             "values": q("SELECT c.number, c.serial, a.value FROM allocations a JOIN cards c ON c.id = a.card_id "
                         "ORDER BY c.number, c.serial"),
             "events": q("SELECT e.number, e.action, e.from_state, e.to_state, e.card_serial, e.actor, a.name, "
-                        "e.reason, e.note, e.detail, e.proposal_id FROM events e LEFT JOIN operators a ON "
+                        "e.reason, e.note, CASE WHEN e.action LIKE 'key-%' THEN NULL ELSE e.detail END, "  # kids differ
+                        "e.proposal_id "
+                        "FROM events e LEFT JOIN operators a ON "
                         "a.id = e.approver_id ORDER BY e.id"),
             "proposals": q("SELECT id, act, number, state, summary FROM proposals ORDER BY id"),
             "bars": q("SELECT passport_country, passport_number, number, ground, until_day, lifted_at IS NOT NULL "

@@ -281,16 +281,22 @@ def test_root_ceremony_killed_before_the_root_was_written_is_abandoned(tmp_path:
 
 
 def test_extra_targets_such_as_a_log_checkpoint_reach_the_verifier(registry_home: Path, tmp_path: Path) -> None:
-    """The hook for the transparency log: publish takes extra target files, signed like the lists."""
+    """Publish takes extra target files, signed like the lists; the transparency log's checkpoint and key are
+    such targets, written by publish itself (a caller cannot replace them)."""
     from keys.errors import PermitError
 
     home = Home(registry_home, lambda: PASS.encode())
     pub, cache = tmp_path / "pub", Cache(tmp_path / "bank")
     now = int(time.time()) + 10
-    checkpoint = b"permits.example/log\n42\nq6+5e0fbc1c2a1b3\n"
-    publish(home, pub, now, extra_targets={"log/checkpoint": checkpoint})
+    notice = b"office closed on 1 October\n"
+    publish(home, pub, now, extra_targets={"notices/closures.txt": notice})
     cache.sync(str(pub), now + 5, (pub / "metadata" / "root.json").read_bytes())
-    assert (cache.dir / cache.generation() / "log" / "checkpoint").read_bytes() == checkpoint
+    assert (cache.dir / cache.generation() / "notices" / "closures.txt").read_bytes() == notice
+    assert (cache.dir / cache.generation() / "log" / "checkpoint").read_bytes() == (pub / "log" / "checkpoint"
+                                                                                     ).read_bytes()
+    with pytest.raises(PermitError) as info:
+        publish(home, pub, now + 30, extra_targets={"log/checkpoint": b"permits.example/log\n42\nq6+5e0fbc1c2a1b3\n"})
+    assert info.value.reason is Reason.USAGE
     timestamp_before = (pub / "metadata" / "timestamp.json").read_bytes()
     with pytest.raises(PermitError) as info:
         publish(home, pub, now + 60, extra_targets={"trust-list.cwt": b"not the trust list"})

@@ -85,20 +85,29 @@ def cli(ctx: click.Context, cache_dir: Path) -> None:
               help="Seconds a status list may be old before a check says STATUS_STALE (default: the list's ttl).")
 @click.option("--lang", type=click.Choice(i18n.LOCALES), default=None,
               help="Language of the messages (default: from LC_ALL / LC_MESSAGES / LANG; C or POSIX: en).")
+@click.option("--require-logged", is_flag=True, help="Refuse (NOT_LOGGED) a card the office's transparency log "
+              "does not have once the log covers its signing time plus --log-interval.")
+@click.option("--log-interval", type=click.IntRange(min=0), default=3600, show_default=True,
+              help="Seconds the office may take to publish an act in its log.")
 @click.pass_obj
 def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max_status_age: int | None,
-              lang: str | None) -> None:
+              lang: str | None, require_logged: bool, log_interval: int) -> None:
     """Check INPUT: payload text as a scanner types it, an image file, or - for one payload per line on stdin."""
     lang = lang or i18n.from_environment(os.environ)
     at = parse_time(at_text) if at_text is not None else int(time.time())
     trust = cache.trust_list()
     status = cache.status_lookup(max_status_age)
+    run_check = check
+    if require_logged:
+        from verifier.log_cli import logged_check
+
+        run_check = logged_check(cache, log_interval)  # the same check, then the log's word on the card
     if input_ == "-":
         worst = 0
         for line in sys.stdin:
             if not line.strip():
                 continue
-            result = check(line[: MAX_TEXT + 2], trust, at, status)
+            result = run_check(line[: MAX_TEXT + 2], trust, at, status)
             _emit(result, as_json, lang)
             worst = max(worst, EXIT_CODES[result.verdict])
         sys.exit(worst)
@@ -113,7 +122,7 @@ def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max
             sys.exit(EXIT_CODES[result.verdict])
     else:
         text = input_
-    result = check(text, trust, at, status)
+    result = run_check(text, trust, at, status)
     _emit(result, as_json, lang)
     sys.exit(EXIT_CODES[result.verdict])
 
@@ -219,6 +228,16 @@ def run(group: click.Group) -> None:
     except PermitError as exc:
         click.echo(f"error ({exc.reason.value}): {exc.message}", err=True)
         sys.exit(1)
+
+
+def _register_log_commands() -> None:
+    from verifier.log_cli import COMMANDS as LOG_COMMANDS
+
+    for command in LOG_COMMANDS:
+        cli.add_command(command)
+
+
+_register_log_commands()
 
 
 def main() -> None:

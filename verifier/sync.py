@@ -24,7 +24,7 @@ from keys.errors import FormatError, Reason, StatusError, SyncError
 from keys.statuslist import MAX_STATUS_TOKEN, verify_status_list
 from keys.trustlist import MAX_TRUST_LIST, TrustList
 from keys.tufkeys import public_of
-from verifier import tufsync
+from verifier import logsync, tufsync
 from verifier.cache import (
     MAX_STATUS_LISTS,
     SYNC_FILE,
@@ -176,6 +176,7 @@ def _run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncRep
     trust = _verify_with_any(files[TRUST_FILE], [algorithms.load_public_pem(p.encode()) for p in trust_pems], at,
                              current=held_trust)
     count = _check_status_lists(cache, files, trust, held_trust, at, where)
+    logsync.check_log(files, held_dir, lambda path: fetcher.download_bytes(base + "log/" + path, logsync.MAX_LOG_FILE))
     issued = _vouched_at(timestamp.signed.unrecognized_fields.get(ISSUED_FIELD), at)
     state = {
         "source": source[:1000],

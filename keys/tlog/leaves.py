@@ -1,7 +1,9 @@
 """The log's leaves: one per act of the office, a deterministic CBOR map with small integer keys.
 
 Common keys: 0 version (1), 1 kind, 2 time (Unix seconds), 3 acting operator, 4 approving operator
-(optional), 5 subject (optional). Operators are pseudonymous ids (`operator_pseudonym`); the subject of
+(optional), 5 subject (optional), 6 record (optional: a keyed hash of the register's row for the act,
+so a row rewritten in the register no longer re-encodes to the logged leaf).
+Operators are pseudonymous ids (`operator_pseudonym`); the subject of
 an act on a permit is HMAC-SHA256(office secret, permit number, card serial) (`subject_id`), so no permit
 number, name or birth date is ever in the log. Kind-specific keys are listed in `_FIELDS` and in
 docs/transparency-log.md. Decoding refuses unknown keys, missing ones and wrong types.
@@ -37,7 +39,7 @@ class Kind(IntEnum):
 
 KEY_EVENTS = ("generate", "rotate", "retire", "compromise", "root-change")
 OPERATOR_ACTIONS = ("add", "remove", "role", "credential")
-APPROVAL_DECISIONS = ("approve", "reject")
+APPROVAL_DECISIONS = ("propose", "approve", "reject")
 
 
 def _bad(message: str) -> LogError:
@@ -98,6 +100,7 @@ class Leaf:
     operator: str
     approver: str | None = None
     subject: bytes | None = None
+    record: bytes | None = None
 
     def __post_init__(self) -> None:
         if type(self) is Leaf:
@@ -110,6 +113,8 @@ class Leaf:
             _check("hash", self.subject, "subject")
         elif self.SUBJECT_REQUIRED:
             raise _bad(f"a {self.KIND.name.lower()} leaf needs a subject")
+        if self.record is not None:
+            _check("hash", self.record, "record")
         for name, (_key, kind, required) in _FIELDS[self.KIND].items():
             value = getattr(self, name)
             if value is None:
@@ -132,6 +137,7 @@ class CardLeaf(Leaf):
     valid_from: int
     valid_until: int
     cause: str
+    supersedes: bytes | None = None  # the subject of the card this one replaces (its status becomes superseded)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,7 +197,8 @@ class ApprovalLeaf(Leaf):
 _FIELDS: dict[Kind, dict[str, tuple[int, object, bool]]] = {
     Kind.CARD: {"cose_sha256": (10, "hash", True), "status_list": (11, "uint", True),
                 "status_index": (12, "uint", True), "kid": (13, "text", True), "valid_from": (14, "uint", True),
-                "valid_until": (15, "uint", True), "cause": (16, "text", True)},
+                "valid_until": (15, "uint", True), "cause": (16, "text", True),
+                "supersedes": (17, "hash", False)},
     Kind.TRANSITION: {"from_state": (20, "text", True), "to_state": (21, "text", True),
                       "ground": (22, "text", True), "decision": (23, "text", True),
                       "status": (24, "uint", False)},
@@ -205,7 +212,7 @@ _FIELDS: dict[Kind, dict[str, tuple[int, object, bool]]] = {
 }
 _CLASSES: dict[Kind, type[Leaf]] = {cls.KIND: cls for cls in (CardLeaf, TransitionLeaf, KeyLeaf, PublishLeaf,
                                                               OperatorLeaf, OrganisationLeaf, ApprovalLeaf)}
-_COMMON = {"time": 2, "operator": 3, "approver": 4, "subject": 5}
+_COMMON = {"time": 2, "operator": 3, "approver": 4, "subject": 5, "record": 6}
 
 
 def encode_leaf(leaf: Leaf) -> bytes:
@@ -243,7 +250,7 @@ def decode_leaf(data: bytes) -> Leaf:
     if unknown:
         raise _bad(f"unknown keys {sorted(unknown)} in a {kind.name.lower()} leaf")
     kwargs = {names[key]: item for key, item in value.items() if key in names}
-    missing = {f.name for f in fields(cls)} - set(kwargs) - {"approver", "subject"}
+    missing = {f.name for f in fields(cls)} - set(kwargs) - {"approver", "subject", "record"}
     missing -= {name for name, (_key, _kind, required) in _FIELDS[kind].items() if not required}
     if missing:
         raise _bad(f"a {kind.name.lower()} leaf lacks {', '.join(sorted(missing))}")

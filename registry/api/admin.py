@@ -321,7 +321,7 @@ def publish_now() -> Response:
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two workers publishing at once would race on HOME/published/
         try:
-            report = publish(home, state.publish_dir, now())
+            report = publish(home, state.publish_dir, now(), operator_id=g.operator.id)  # a logged act
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return jsonify({"trust_version": report.trust_version, "trust_signed": report.trust_signed,

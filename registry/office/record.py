@@ -2,8 +2,9 @@
 
 Every act (issuance, each transition, card, proposal, approval, rejection, appeal, presence, passport,
 operator change) calls `record_event` exactly once per row, in the write transaction that makes the change,
-so the `events` table and the register cannot disagree, and a transparency log can derive its leaves
-from this function alone. The acting operator is an authenticated operator's id (the table refuses a
+so the `events` table and the register cannot disagree. The same call appends the act's leaf to the
+transparency log (registry/tlog_events.py) and stores its index on the row: one act, one row, one leaf,
+in the same transaction and the same order. The acting operator is an authenticated operator's id (the table refuses a
 row without one); the approver is the second officer's id where the policy asked for four eyes.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
+from registry import tlog_events, tlog_store
 from registry.store import StoreError, one
 
 MAX_NOTE = 500
@@ -40,7 +42,7 @@ class Event:
 
     action: str
     at: int
-    operator_id: int
+    operator_id: int | None
     approver_id: int | None = None
     number: str | None = None
     card_serial: int | None = None
@@ -68,20 +70,30 @@ class Acting:
 
 
 def record_event(db: sqlite_utils.Database, event: Event) -> int:
-    """Append `event` inside the caller's write transaction; returns its id. The actor's name is copied
-    from the operators table (for reading), never typed."""
+    """Append `event` and its log leaf inside the caller's write transaction; returns its id. The actor's
+    name is copied from the operators table (for reading), never typed. Only acts of the office as a whole
+    (tlog_events.OFFICE_ACTIONS) may be recorded without an operator: the holder of the key store acted."""
     if not db.conn.in_transaction:
         raise StoreError("an event is recorded only inside the write transaction of its act")
-    row = one(db, "SELECT name FROM operators WHERE id = ?", (event.operator_id,))
-    if row is None:
-        raise StoreError(f"no operator {event.operator_id}: every event names an enrolled operator")
+    if event.operator_id is None:
+        if event.action not in tlog_events.OFFICE_ACTIONS:
+            raise StoreError("every event names the authenticated operator who acted")
+        actor = tlog_events.OFFICE_OPERATOR
+    else:
+        row = one(db, "SELECT name FROM operators WHERE id = ?", (event.operator_id,))
+        if row is None:
+            raise StoreError(f"no operator {event.operator_id}: every event names an enrolled operator")
+        actor = row["name"]
     if event.approver_id is not None and event.approver_id == event.operator_id:
         raise StoreError("an operator cannot approve their own act")
+    values = {"number": event.number, "card_serial": event.card_serial, "action": event.action,
+              "from_state": event.from_state, "to_state": event.to_state, "at": event.at,
+              "reason": clean_text(event.reason, 200), "note": clean_text(event.note),
+              "detail": json.dumps(event.detail, sort_keys=True, ensure_ascii=False) if event.detail else None,
+              "operator_id": event.operator_id, "approver_id": event.approver_id, "proposal_id": event.proposal_id}
+    leaf = tlog_events.event_leaf(db.conn, tlog_events.log_secret(db.conn), values)
+    index = tlog_store.append_leaf(db, leaf)
     cursor = db.execute(
-        "INSERT INTO events (number, card_serial, action, from_state, to_state, at, actor, reason, note, detail, "
-        "operator_id, approver_id, proposal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (event.number, event.card_serial, event.action, event.from_state, event.to_state, event.at, row["name"],
-         clean_text(event.reason, 200), clean_text(event.note),
-         json.dumps(event.detail, sort_keys=True, ensure_ascii=False) if event.detail else None,
-         event.operator_id, event.approver_id, event.proposal_id))
+        f"INSERT INTO events ({', '.join(values)}, actor, leaf_index) VALUES ({', '.join('?' * len(values))}, ?, ?)",
+        (*values.values(), actor, index))
     return int(cursor.lastrowid or 0)
