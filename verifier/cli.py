@@ -21,6 +21,7 @@ from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
 from verifier.holdings import holdings
 from verifier.permit import MAX_TEXT
+from verifier.syncfailures import record_sync_failure
 
 EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INDETERMINATE: 2}
 EXIT_USAGE = 3
@@ -153,7 +154,11 @@ def sync_cmd(cache: Cache, source: str, root_json: Path | None) -> None:
     freeze, mix-and-match and endless data, check every list, and replace the cache in one step (an
     interrupted or refused sync keeps the previous cache)."""
     root = root_json.read_bytes() if root_json is not None else None
-    report = cache.sync(source, int(time.time()), root)
+    try:
+        report = cache.sync(source, int(time.time()), root)
+    except PermitError as exc:
+        record_sync_failure(cache.dir, exc.reason.value, int(time.time()))  # for the service's /metrics
+        raise
     click.echo(f"synced root version {report.root_version}, timestamp version {report.timestamp_version}: "
                f"trust list version {report.trust_version} and {report.status_lists} status lists")
 

@@ -25,7 +25,7 @@ from verifier.check import Result, check, failure
 from verifier.holdings import holdings
 from verifier.names import name_matches
 from verifier.scan import read_qr_text
-from verifier.server import orgs
+from verifier.server import metrics, orgs
 from verifier.server.audit import AuditLog
 from verifier.server.limits import MAX_JSON_DEPTH, CheckLimiter, DecodeSlots, TooDeep, burst_for, load_json
 from verifier.server.openapi import OPENAPI
@@ -101,6 +101,7 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     state = ServiceState(cache_dir, app.config["CLOCK"])
     app.extensions["verifier"] = state
+    metrics.install(app, state)
 
     def authenticate() -> tuple[orgs.Org, Sector]:
         header = request.headers.get("Authorization", "")
