@@ -5,19 +5,16 @@ JSON logs are one object per line."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-from conftest import REGISTRY_PASSPHRASE
 from helpers import Issuer
+from live_registry import serve_registry
 from prometheus_client.parser import text_string_to_metric_families
-from test_registry_api import SERVE, SMITH, _free_port, _http, add_operator
+from test_registry_api import SMITH, _http, add_operator
 from test_server import live_server  # noqa: F401 - the verifier's real gunicorn fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,24 +81,8 @@ def test_failed_sync_shows_in_the_services_metrics(live_server, tmp_path: Path) 
 def test_registry_metrics_count_calls_acts_and_publish(registry_home: Path, tmp_path: Path) -> None:
     admin = add_operator(registry_home, "root", "admin", "S-0001")
     officer = add_operator(registry_home, "oscar.officer", "officer", "S-0003", admin)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "gunicorn.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-c", SERVE, "--home", str(registry_home), "serve", "--host",
-                                 "127.0.0.1", "--port", str(port), "--workers", "2", "--log-format", "json"],
-                                stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PERMIT_REGISTRY_PASSPHRASE": REGISTRY_PASSPHRASE})
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _http("GET", f"{base}/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+    with serve_registry(registry_home, log_path, "--log-format", "json") as base:
         before = _samples(base)
         status, _, body = _http("POST", f"{base}/admin/v1/permits", officer, SMITH)
         assert status == 202, body
@@ -112,7 +93,7 @@ def test_registry_metrics_count_calls_acts_and_publish(registry_home: Path, tmp_
         for _ in range(3):
             after = _samples(base)
             calls = "permit_registry_requests_total"
-            route = "/admin/v1/pending/<int:proposal>/approve"
+            route = "/admin/v1/pending/<int(max=9223372036854775807):proposal>/approve"
             assert {name for (name, labels) in after if name == calls and ("route", route) in labels} == {calls}
             assert _value(after, calls, route="/admin/v1/permits", method="POST", status="202") - _value(
                 before, calls, route="/admin/v1/permits", method="POST", status="202") == 1
@@ -126,13 +107,6 @@ def test_registry_metrics_count_calls_acts_and_publish(registry_home: Path, tmp_
             assert sum(acts.values()) > sum(before_acts.values())
             ages = [v for (name, _), v in after.items() if name == "permit_registry_status_list_age_seconds"]
             assert ages and all(0 <= age < 300 for age in ages)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            assert proc.wait(timeout=20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
     lines = [line for line in log_path.read_text().splitlines() if line.strip()]
     assert lines and all(json.loads(line)["level"] for line in lines), lines[:5]
     assert any(re.search(r"Booting worker", json.loads(line)["message"]) for line in lines)
