@@ -17,6 +17,7 @@ import click
 
 from keys.errors import PermitError
 from verifier import desk, i18n
+from verifier.batch import default_jobs, run_batch
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
 from verifier.holdings import holdings
@@ -56,11 +57,14 @@ def _is_image_path(argument: str) -> bool:
         return False
 
 
-def _emit(result: Result, as_json: bool, lang: str) -> None:
+def _rendered(result: Result, as_json: bool, lang: str) -> str:
     if as_json:
-        click.echo(json.dumps(desk.result_json(result, lang, withhold_invalid=False), ensure_ascii=False))
-    else:
-        click.echo(desk.human(result, lang))
+        return json.dumps(desk.result_json(result, lang, withhold_invalid=False), ensure_ascii=False)
+    return desk.human(result, lang)
+
+
+def _emit(result: Result, as_json: bool, lang: str) -> None:
+    click.echo(_rendered(result, as_json, lang))
 
 
 @click.group()
@@ -86,22 +90,26 @@ def cli(ctx: click.Context, cache_dir: Path) -> None:
               help="Seconds a status list may be old before a check says STATUS_STALE (default: the list's ttl).")
 @click.option("--lang", type=click.Choice(i18n.LOCALES), default=None,
               help="Language of the messages (default: from LC_ALL / LC_MESSAGES / LANG; C or POSIX: en).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="With INPUT -: processes checking lines at once (default: all cores); output in input order.")
 @click.pass_obj
 def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max_status_age: int | None,
-              lang: str | None) -> None:
+              lang: str | None, jobs: int | None) -> None:
     """Check INPUT: payload text as a scanner types it, an image file, or - for one payload per line on stdin."""
     lang = lang or i18n.from_environment(os.environ)
     at = parse_time(at_text) if at_text is not None else int(time.time())
     trust = cache.trust_list()
     status = cache.status_lookup(max_status_age)
     if input_ == "-":
-        worst = 0
-        for line in sys.stdin:
-            if not line.strip():
-                continue
+        def render(_number: int, line: str) -> tuple[str, int]:
             result = check(line[: MAX_TEXT + 2], trust, at, status)
-            _emit(result, as_json, lang)
-            worst = max(worst, EXIT_CODES[result.verdict])
+            return _rendered(result, as_json, lang), EXIT_CODES[result.verdict]
+
+        worst = 0
+        for text, code in run_batch(sys.stdin, render, jobs or default_jobs()):
+            sys.stdout.write(text)
+            worst = max(worst, code)
+        sys.stdout.flush()
         sys.exit(worst)
     if _is_image_path(input_):
         from verifier.scan import read_qr_text
