@@ -121,7 +121,8 @@ def main() -> None:
     print(f"ratio (--jobs {cores} per core / in-process, target >= 0.8): {inproc_us / clin_us_per_core:.2f}")
     print(f"scaling (--jobs {cores} / --jobs 1 throughput, ideal {cores}): {one_s / all_s:.2f}")
     total = 10_000_000 * all_s / n
-    print(f"10,000,000 payloads on {cores} cores (extrapolated from --jobs {cores}): {total:.0f} s = {total / 60:.1f} min")
+    print(f"10,000,000 payloads on {cores} cores (extrapolated from --jobs {cores}): {total:.0f} s = "
+          f"{total / 60:.1f} min")
 
 
 if __name__ == "__main__":
