@@ -21,6 +21,14 @@ from verifier.permit import decode_claims, parse_text
 NATIONALITIES = ["USA", "DEU", "FRA", "JPN", "BRA"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_pool():
+    """Each test forks its own workers (they inherit what the test patched) and leaves none behind."""
+    signing_pool._close()
+    yield
+    signing_pool._close()
+
+
 def _csv(path: Path, n: int) -> None:
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, ["ref", "surname", "given_names", "sex", "birth_date", "nationality", "province",

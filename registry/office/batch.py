@@ -91,7 +91,7 @@ def _issue_pooled(office: Office, op: Operator, rows: list[tuple[int, Applicatio
             if len(group) >= GROUP or (position == len(rows) and group):
                 in_flight.append((group, sign(group)))
                 group = []
-                while len(in_flight) > 2:
+                while len(in_flight) > default_jobs():
                     store(*in_flight.popleft())
         while in_flight:
             store(*in_flight.popleft())

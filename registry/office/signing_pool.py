@@ -10,6 +10,7 @@ the caller rolls the whole transaction back and issues the batch one row at a ti
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,19 +49,37 @@ def _sign_group(permits: list[Permit]) -> list[str | None]:
     return out
 
 
+_pool: tuple[Pool, bytes, int] | None = None  # kept between the batches of one import: forking costs
+
+
+def _close() -> None:
+    global _pool
+    if _pool is not None:
+        _pool[0].terminate()
+        _pool[0].join()
+        _pool = None
+
+
+atexit.register(_close)
+
+
 @contextmanager
 def signing_pool(signing: Signing, jobs: int | None = None) -> Iterator[Callable[[list[Permit]], AsyncResult]]:
     """A function that starts signing a group of permits and returns its pending result (a list of texts).
-    Open it before the write transaction: the workers are forked before any lock is held."""
-    global _signing
-    _signing = signing
-    pool: Pool = multiprocessing.get_context("fork").Pool(jobs or default_jobs())
+    Open it before the write transaction: the workers are forked before any lock is held. The pool is kept
+    for the next batch of the same import while the key and the size stay the same; an error closes it."""
+    global _signing, _pool
+    size = jobs or default_jobs()
+    if _pool is None or _pool[1] != signing.kid or _pool[2] != size or _signing is not signing:
+        _close()
+        _signing = signing
+        _pool = (multiprocessing.get_context("fork").Pool(size), signing.kid, size)
+    pool = _pool[0]
     try:
         yield lambda permits: pool.apply_async(_sign_group, (permits,))
-    finally:
-        pool.terminate()
-        pool.join()
-        _signing = None
+    except BaseException:
+        _close()
+        raise
 
 
 def texts_of(result: AsyncResult) -> list[str]:
