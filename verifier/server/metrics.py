@@ -34,6 +34,18 @@ REQUESTS = Counter("permit_verifier_requests_total", "/v1/ calls answered, by en
                    ["endpoint", "status"])
 
 
+_children: dict[tuple, Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """metric.labels(*labels), looked up once (labels() takes a lock and builds a key each call)."""
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 class CountingAudit:
     """The audit log, counting each check it records by verdict and reason."""
 
@@ -42,7 +54,7 @@ class CountingAudit:
 
     def record(self, org: str, endpoint: str, number: str | None, verdict: str, reason: str) -> None:
         self._audit.record(org, endpoint, number, verdict, reason)
-        CHECKS.labels(endpoint, verdict, reason).inc()
+        _child(CHECKS, endpoint, verdict, reason).inc()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._audit, name)
@@ -94,8 +106,8 @@ def install(app: Flask, state: Any) -> None:
     def _observe(resp: Response) -> Response:
         if request.path.startswith("/v1/") and "metrics_start" in g:
             endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            LATENCY.labels(endpoint).observe(time.perf_counter() - g.metrics_start)
-            REQUESTS.labels(endpoint, str(resp.status_code)).inc()
+            _child(LATENCY, endpoint).observe(time.perf_counter() - g.metrics_start)
+            _child(REQUESTS, endpoint, str(resp.status_code)).inc()
         return resp
 
     @app.get("/metrics")
