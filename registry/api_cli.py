@@ -13,6 +13,7 @@ from typing import Any
 import click
 import sqlite_utils
 
+from keys.ops import LOG_FORMATS, gunicorn_logconfig, prepare_multiprocess, worker_exited
 from keys.trustlist import KeyUse
 from registry import store
 from registry.home import Home
@@ -35,9 +36,14 @@ def _open(home: Home) -> sqlite_utils.Database:
               "POST /admin/v1/publish (default: HOME/public).")
 @click.option("--timeout", default=60, show_default=True, type=click.IntRange(5, 3600),
               help="Seconds a worker may spend on one request (publishing many lists takes a while).")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
+              help="json: one JSON object per log line on stderr (time, level, logger, message).")
 @click.pass_obj
-def serve(home: Home, host: str, port: int, workers: int | None, publish_dir: str | None, timeout: int) -> None:
-    """Run the admin API and the published files with gunicorn (sync workers). Stop with SIGTERM or Ctrl-C."""
+def serve(home: Home, host: str, port: int, workers: int | None, publish_dir: str | None, timeout: int,
+          log_format: str) -> None:
+    """Run the admin API, the published files and Prometheus metrics (/metrics, summed over the workers through
+    a per-run PROMETHEUS_MULTIPROC_DIR) with gunicorn (sync workers). Stop with SIGTERM or Ctrl-C."""
+    prepare_multiprocess("permit-registry")  # before prometheus_client is imported anywhere
     from gunicorn.app.base import BaseApplication
 
     from registry.api import create_app
@@ -57,11 +63,15 @@ def serve(home: Home, host: str, port: int, workers: int | None, publish_dir: st
                        "accesslog": None}  # no access log: query strings can hold names; api_calls is the log
             for key, value in options.items():
                 self.cfg.set(key, value)
+            self.cfg.set("child_exit", lambda server, worker: worker_exited(worker.pid))
+            if gunicorn_logconfig(log_format):
+                self.cfg.set("logconfig_dict", gunicorn_logconfig(log_format))
 
         def load(self) -> Any:
             return create_app(served, config)  # in each worker, after the fork: no shared connections
 
-    click.echo(f"serving registry {home.path} on http://{bind}/ (admin API under /admin/v1/, published files "
+    if log_format == "text":  # in JSON mode every line of stderr is a JSON object
+        click.echo(f"serving registry {home.path} on http://{bind}/ (admin API under /admin/v1/, published files "
                f"under /published/)", err=True)
     Server().run()
 

@@ -87,14 +87,29 @@ def sign_card(db: sqlite_utils.Database, holder: dict, serial: int, valid: tuple
               signing: Signing, value: int, cause: str) -> dict:
     """Allocate a status entry, sign card `serial` for the permit row `holder`, and store it as the current
     card with its allocation (status `value`). Inside a write transaction. Returns the card row."""
-    list_id, idx = allocate_status_entry(db, now)
-    permit = Permit(
+    permit = card_permit(db, holder, serial, valid, now, signing)
+    text = encode_permit(permit, signing.key, signing.kid)  # self-checked against the verifier's decoder
+    return store_card(db, permit, text, signing, value, cause)
+
+
+def card_permit(db: sqlite_utils.Database, holder: dict, serial: int, valid: tuple[int, int], now: int,
+                signing: Signing, taken: set[tuple[int, int]] | None = None) -> Permit:
+    """The permit card `serial` will carry, with a fresh status entry (not in `taken`: entries drawn for
+    cards not stored yet, see registry/office/signing_pool.py). Nothing is signed yet."""
+    list_id, idx = allocate_status_entry(db, now, taken)
+    return Permit(
         number=holder["number"], card=serial, surname=holder["surname"], given_names=holder["given_names"],
         chinese_name=holder["chinese_name"], sex=holder["sex"], birth_date=date.fromisoformat(holder["birth_date"]),
         nationality=holder["nationality"], category=holder["category"], authority=signing.authority,
         valid_from=valid[0], valid_until=valid[1], signed_at=now, status_list=list_id, status_index=idx,
     )
-    text = encode_permit(permit, signing.key, signing.kid)  # self-checked against the verifier's decoder
+
+
+def store_card(db: sqlite_utils.Database, permit: Permit, text: str, signing: Signing, value: int,
+               cause: str) -> dict:
+    """Store the signed `text` of `permit` as its current card with its status allocation (`value`)."""
+    list_id, idx, serial, now = permit.status_list, permit.status_index, permit.card, permit.signed_at
+    valid = (permit.valid_from, permit.valid_until)
     payload = base45.decode(text[len(PREFIX):])
     card = {"number": permit.number, "serial": serial, "state": "current", "valid_from": valid[0],
             "valid_until": valid[1], "signed_at": now, "kid": signing.kid.hex(), "status_list": list_id,
@@ -111,6 +126,15 @@ def issue_in_transaction(db: sqlite_utils.Database, app: Application, signing: S
                          acting: Acting) -> str:
     """Issue one permit inside the caller's write transaction (the office has checked its rules); returns
     its number."""
+    _, permit = prepare_issue(db, app, signing, now)
+    text = encode_permit(permit, signing.key, signing.kid)  # self-checked against the verifier's decoder
+    return finish_issue(db, permit, text, signing, acting)
+
+
+def prepare_issue(db: sqlite_utils.Database, app: Application, signing: Signing, now: int,
+                  taken: set[tuple[int, int]] | None = None) -> tuple[dict, Permit]:
+    """The first half of an issuance: the permit row stored, its number and status entry drawn, the
+    permit of card 1 built (to be signed, then stored by finish_issue in the same transaction)."""
     numbered = allocate_number(db, app.province, app.nationality, app.birth_date, app.sex)
     holder = {
         "number": numbered, "surname": app.surname, "given_names": app.given_names,
@@ -121,6 +145,12 @@ def issue_in_transaction(db: sqlite_utils.Database, app: Application, signing: S
     }
     db.execute(f"INSERT INTO permits ({', '.join(holder)}) VALUES ({', '.join('?' * len(holder))})",
                list(holder.values()))
-    card = sign_card(db, holder, 1, validity(app.birth_date, now), now, signing, 0, "issue")
-    record_event(db, acting.event("issue", now, number=numbered, to_state=ACTIVE, card_serial=card["serial"]))
-    return numbered
+    return holder, card_permit(db, holder, 1, validity(app.birth_date, now), now, signing, taken)
+
+
+def finish_issue(db: sqlite_utils.Database, permit: Permit, text: str, signing: Signing, acting: Acting) -> str:
+    """The second half: card 1 stored with its signed text, and the issue event recorded."""
+    card = store_card(db, permit, text, signing, 0, "issue")
+    record_event(db, acting.event("issue", permit.signed_at, number=permit.number, to_state=ACTIVE,
+                                  card_serial=card["serial"]))
+    return permit.number

@@ -45,8 +45,10 @@ def allocate_number(db: sqlite_utils.Database, province: str, nationality: str, 
         f"{nationality} and birth date {birth.isoformat()} is taken; no permit number can be allocated")
 
 
-def allocate_status_entry(db: sqlite_utils.Database, now: int) -> tuple[int, int]:
-    """(list id, index) of a fresh status-list entry; counts it as used in its list."""
+def allocate_status_entry(db: sqlite_utils.Database, now: int, taken: set[tuple[int, int]] | None = None,
+                          ) -> tuple[int, int]:
+    """(list id, index) of a fresh status-list entry; counts it as used in its list. `taken`: entries drawn
+    already but whose allocation rows are not stored yet (a batch signing in a pool); the one drawn is added."""
     current = one(db, "SELECT list_id, size, used FROM status_lists ORDER BY list_id DESC LIMIT 1")
     if current is None or current["used"] >= int(current["size"] * FULL_RATIO):
         list_id = 1 if current is None else current["list_id"] + 1
@@ -57,7 +59,10 @@ def allocate_status_entry(db: sqlite_utils.Database, now: int) -> tuple[int, int
         list_id, size = current["list_id"], current["size"]
     for _ in range(_MAX_TRIES):
         idx = secrets.randbelow(size)
-        if one(db, "SELECT 1 AS x FROM allocations WHERE list_id = ? AND idx = ?", (list_id, idx)) is None:
+        if (taken is None or (list_id, idx) not in taken) and one(
+                db, "SELECT 1 AS x FROM allocations WHERE list_id = ? AND idx = ?", (list_id, idx)) is None:
             db.execute("UPDATE status_lists SET used = used + 1 WHERE list_id = ?", (list_id,))
+            if taken is not None:
+                taken.add((list_id, idx))
             return list_id, idx
     raise StoreError(f"no free status entry found in list {list_id} after {_MAX_TRIES} tries")

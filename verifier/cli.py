@@ -18,9 +18,11 @@ import click
 from keys.errors import PermitError
 from keys.permit import MAX_TEXT
 from verifier import desk, i18n
+from verifier.batch import default_jobs, run_batch
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
 from verifier.holdings import holdings
+from verifier.syncfailures import record_sync_failure
 
 EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INDETERMINATE: 2}
 EXIT_USAGE = 3
@@ -55,11 +57,14 @@ def _is_image_path(argument: str) -> bool:
         return False
 
 
-def _emit(result: Result, as_json: bool, lang: str) -> None:
+def _rendered(result: Result, as_json: bool, lang: str) -> str:
     if as_json:
-        click.echo(json.dumps(desk.result_json(result, lang, withhold_invalid=False), ensure_ascii=False))
-    else:
-        click.echo(desk.human(result, lang))
+        return json.dumps(desk.result_json(result, lang, withhold_invalid=False), ensure_ascii=False)
+    return desk.human(result, lang)
+
+
+def _emit(result: Result, as_json: bool, lang: str) -> None:
+    click.echo(_rendered(result, as_json, lang))
 
 
 @click.group()
@@ -89,9 +94,11 @@ def cli(ctx: click.Context, cache_dir: Path) -> None:
               "does not have once the log covers its signing time plus --log-interval.")
 @click.option("--log-interval", type=click.IntRange(min=0), default=3600, show_default=True,
               help="Seconds the office may take to publish an act in its log.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="With INPUT -: processes checking lines at once (default: all cores); output in input order.")
 @click.pass_obj
 def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max_status_age: int | None,
-              lang: str | None, require_logged: bool, log_interval: int) -> None:
+              lang: str | None, require_logged: bool, log_interval: int, jobs: int | None) -> None:
     """Check INPUT: payload text as a scanner types it, an image file, or - for one payload per line on stdin."""
     lang = lang or i18n.from_environment(os.environ)
     at = parse_time(at_text) if at_text is not None else int(time.time())
@@ -103,13 +110,15 @@ def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max
 
         run_check = logged_check(cache, log_interval)  # the same check, then the log's word on the card
     if input_ == "-":
-        worst = 0
-        for line in sys.stdin:
-            if not line.strip():
-                continue
+        def render(_number: int, line: str) -> tuple[str, int]:
             result = run_check(line[: MAX_TEXT + 2], trust, at, status)
-            _emit(result, as_json, lang)
-            worst = max(worst, EXIT_CODES[result.verdict])
+            return _rendered(result, as_json, lang), EXIT_CODES[result.verdict]
+
+        worst = 0
+        for text, code in run_batch(sys.stdin, render, jobs or default_jobs()):
+            sys.stdout.write(text)
+            worst = max(worst, code)
+        sys.stdout.flush()
         sys.exit(worst)
     if _is_image_path(input_):
         from verifier.scan import read_qr_text
@@ -162,7 +171,11 @@ def sync_cmd(cache: Cache, source: str, root_json: Path | None) -> None:
     freeze, mix-and-match and endless data, check every list, and replace the cache in one step (an
     interrupted or refused sync keeps the previous cache)."""
     root = root_json.read_bytes() if root_json is not None else None
-    report = cache.sync(source, int(time.time()), root)
+    try:
+        report = cache.sync(source, int(time.time()), root)
+    except PermitError as exc:
+        record_sync_failure(cache.dir, exc.reason.value, int(time.time()))  # for the service's /metrics
+        raise
     click.echo(f"synced root version {report.root_version}, timestamp version {report.timestamp_version}: "
                f"trust list version {report.trust_version} and {report.status_lists} status lists")
 

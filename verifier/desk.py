@@ -38,12 +38,17 @@ def action_for(result: Result) -> str:
     return "refuse"
 
 
+_ASCII_CONTROLS = dict.fromkeys([*range(32), 127])
+
+
 def normalise_scan(text: str) -> str:
     """Scanner or typed text as the encoder wrote it: full-width forms folded (NFKC), control characters
     (CR, LF, tab) removed, outer spaces stripped, letters upper-cased (base45 has no lower case, so this
     undoes Caps Lock and never changes a genuine payload). Inner spaces are kept: space is a base45 digit."""
     if not isinstance(text, str):
         return text
+    if text.isascii():  # what scanners send: NFKC changes no ASCII, and the controls are C0 and DEL
+        return text.translate(_ASCII_CONTROLS).strip().upper()
     folded = unicodedata.normalize("NFKC", text)
     kept = "".join(c for c in folded if unicodedata.category(c)[0] != "C")
     return kept.strip().upper()

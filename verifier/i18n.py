@@ -35,13 +35,33 @@ def catalog(locale: str) -> Mapping[str, str]:
     return MappingProxyType(json.loads(raw))
 
 
-def text(key: str, locale: str, **params: object) -> str:
-    """The message `key` in `locale`, its `{name}` placeholders filled from `params`."""
+@lru_cache(maxsize=4096)
+def _parts(key: str, locale: str) -> tuple[tuple[str, str | None, str], ...]:
+    """The template of `key` cut once into (text before, placeholder name or None, placeholder as written)."""
     try:
         template = catalog(locale)[key]
     except KeyError:
         raise CatalogError(f"message {key!r} is not in the {locale} catalog") from None
-    return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0), template)
+    parts, position = [], 0
+    for found in _PLACEHOLDER.finditer(template):
+        parts.append((template[position:found.start()], found.group(1), found.group(0)))
+        position = found.end()
+    parts.append((template[position:], None, ""))
+    return tuple(parts)
+
+
+def text(key: str, locale: str, **params: object) -> str:
+    """The message `key` in `locale`, its `{name}` placeholders filled from `params` (a placeholder without a
+    parameter is left as written). Templates are cut once and cached: a batch renders thousands of lines."""
+    parts = _parts(key, locale)
+    if len(parts) == 1:
+        return parts[0][0]
+    out: list[str] = []
+    for before, name, written in parts:
+        out.append(before)
+        if name is not None:
+            out.append(str(params[name]) if name in params else written)
+    return "".join(out)
 
 
 def placeholders(template: str) -> set[str]:

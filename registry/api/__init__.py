@@ -20,7 +20,8 @@ from pathlib import Path
 from flask import Flask, Response, current_app, g, jsonify, request
 
 from registry import store
-from registry.api import admin, identity, published
+from registry.api import admin, identity, metrics, published
+from registry.api.openapi import OPENAPI
 from registry.api.operators import authenticate, ensure_schema, record_call
 from registry.api.problems import ApiProblem, log, problem_response, register_error_handlers, unauthorized
 from registry.api.state import EXTENSION, AppState, close_db, get_db
@@ -55,9 +56,14 @@ def create_app(home: Home, config: dict | None = None) -> Flask:
     app.register_blueprint(published.bp)
     app.register_blueprint(identity.bp)
     register_error_handlers(app)
+    metrics.install(app)  # before _authenticate: refused calls are timed and counted too
     app.before_request(_authenticate)
     app.after_request(_audit)
     app.teardown_appcontext(close_db)
+
+    @app.get("/admin/v1/openapi.json")  # authenticated like every /admin/ route
+    def admin_openapi() -> Response:
+        return jsonify(OPENAPI)
 
     @app.get("/healthz")
     def healthz() -> Response:

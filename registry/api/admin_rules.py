@@ -27,7 +27,7 @@ def pending() -> Response:
     return jsonify({"pending": office().pending()})
 
 
-@bp.post("/pending/<int:proposal>/approve")
+@bp.post("/pending/<int(max=9223372036854775807):proposal>/approve")
 def approve(proposal: int) -> tuple[Response, int]:
     g.permission = "approve"
     op = operator()
@@ -35,7 +35,7 @@ def approve(proposal: int) -> tuple[Response, int]:
     return answer(office().approve(op, proposal))
 
 
-@bp.post("/pending/<int:proposal>/reject")
+@bp.post("/pending/<int(max=9223372036854775807):proposal>/reject")
 def reject(proposal: int) -> tuple[Response, int]:
     g.permission = "reject"
     op = operator()
@@ -86,7 +86,7 @@ def appeals() -> Response:
     return jsonify({"appeals": office().appeals(overdue, request.args.get("number"))})
 
 
-@bp.post("/appeals/<int:appeal_id>/decide")
+@bp.post("/appeals/<int(max=9223372036854775807):appeal_id>/decide")
 def appeal_decide(appeal_id: int) -> tuple[Response, int]:
     """{"outcome": upheld|overturned, "decided": DATE, "note"?}"""
     g.permission = "appeal-decide"

@@ -8,16 +8,23 @@ reason; the other rows go on.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
+from multiprocessing.pool import AsyncResult
 from typing import TYPE_CHECKING
 
 from keys.errors import PermitError
-from registry.issuance import passport_key
+from keys.permit import Permit
+from registry.issuance import finish_issue, passport_key, prepare_issue
 from registry.office import acts
 from registry.office.operators import Operator
 from registry.office.record import Acting
+from registry.office.signing_pool import GROUP, SigningFailed, poolable, signing_pool, texts_of
 from registry.store import StoreError, one, write_transaction
 from registry.validation import Application
+from verifier.batch import default_jobs
+
+POOL_FROM = 64  # rows; fewer are issued in this process (forking the pool would cost more than it saves)
 
 if TYPE_CHECKING:
     from registry.office.service import Office
@@ -38,12 +45,67 @@ def _already(office: Office, app: Application) -> bool:
 
 def issue_rows(office: Office, op: Operator, applications: Iterable[tuple[int, Application]], batch: str,
                note: str | None) -> tuple[int, int, list[str]]:
+    """Issue (or propose) every row. Direct issuance with a software key signs in a pool across cores
+    (registry/office/signing_pool.py); if the pool cannot sign a card, the transaction is rolled back and
+    the batch is issued one row at a time, which refuses that row with its reason."""
+    rows = list(applications)
+    if not office.policy.needs_approval("issue") and len(rows) >= POOL_FROM and default_jobs() > 1 and poolable(
+            office.signing()):
+        try:
+            return _issue_pooled(office, op, rows, note)
+        except SigningFailed:
+            pass
+    return _issue_one_by_one(office, op, rows, batch, note)
+
+
+def _issue_pooled(office: Office, op: Operator, rows: list[tuple[int, Application]], note: str | None,
+                  ) -> tuple[int, int, list[str]]:
+    done = skipped = 0
+    refused: list[str] = []
+    now = office.clock()
+    signing = office.signing()
+    acting = Acting(op.id, None, note)
+    taken: set[tuple[int, int]] = set()
+    in_flight: deque[tuple[list[Permit], AsyncResult]] = deque()
+
+    def store(permits: list[Permit], result: AsyncResult) -> None:
+        for permit, text in zip(permits, texts_of(result), strict=True):
+            finish_issue(office.db, permit, text, signing, acting)
+            taken.discard((permit.status_list, permit.status_index))
+
+    with signing_pool(signing) as sign, write_transaction(office.db):
+        group: list[Permit] = []
+        for position, (line, app) in enumerate(rows, start=1):
+            try:
+                if _already(office, app):
+                    skipped += 1
+                else:
+                    with office.db.atomic():  # a savepoint: a refused row leaves nothing behind
+                        acts.check_application(office, app, now)
+                        group.append(prepare_issue(office.db, app, signing, now, taken)[1])
+                    done += 1
+            except StoreError:
+                raise
+            except PermitError as exc:
+                refused.append(f"line {line}: {exc.message}")
+            if len(group) >= GROUP or (position == len(rows) and group):
+                in_flight.append((group, sign(group)))
+                group = []
+                while len(in_flight) > default_jobs():
+                    store(*in_flight.popleft())
+        while in_flight:
+            store(*in_flight.popleft())
+    return done, skipped, refused
+
+
+def _issue_one_by_one(office: Office, op: Operator, rows: list[tuple[int, Application]], batch: str,
+                      note: str | None) -> tuple[int, int, list[str]]:
     done = skipped = 0
     refused: list[str] = []
     four_eyes = office.policy.needs_approval("issue")
     now = office.clock()
     with write_transaction(office.db):
-        for line, app in applications:
+        for line, app in rows:
             try:
                 if _already(office, app):
                     skipped += 1

@@ -7,10 +7,10 @@ problem+json with no personal data. The validation time is the server's clock, r
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ from verifier.check import Result, check, failure
 from verifier.holdings import holdings
 from verifier.names import name_matches
 from verifier.scan import read_qr_text
-from verifier.server import orgs
+from verifier.server import metrics, orgs
 from verifier.server.audit import AuditLog
+from verifier.server.limits import MAX_JSON_DEPTH, CheckLimiter, DecodeSlots, TooDeep, burst_for, load_json
 from verifier.server.openapi import OPENAPI
 from verifier.server.problems import Problem
 from verifier.server.sectors import Policy, Sector
@@ -37,12 +38,6 @@ MAX_BODY = 4 * 1024 * 1024
 STATIC = Path(__file__).resolve().parent / "static"
 MESSAGES = Path(__file__).resolve().parent.parent / "messages"
 PAGE_CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
 
 
 class ServiceState:
@@ -64,7 +59,8 @@ class ServiceState:
         self.policy = Policy(cache_dir)
         self._keys: dict[str, orgs.Org] = {}
         self._checked_keys = 0.0
-        self._buckets: dict[str, _Bucket] = {}
+        self.limiter = CheckLimiter()
+        self.decoders = DecodeSlots()
 
     def lists(self, sector: Sector) -> tuple[TrustList | None, CachedStatus | None]:
         now = time.monotonic()
@@ -90,19 +86,12 @@ class ServiceState:
                 self.policy.refresh()
         return self._keys.get(orgs.key_hash(key))
 
-    def admit(self, key: str, org: orgs.Org, sector: Sector) -> float | None:
-        """Token bucket per key (per worker process): None if admitted, else seconds to wait. The rate is
-        the organisation's own if it has one, else its sector's."""
+    def admit(self, key: str, org: orgs.Org, sector: Sector, cost: int = 1, paid: int = 0) -> float | None:
+        """Take `cost` checks from the key's bucket (per worker process; see limits.py): None if admitted,
+        else seconds to wait. The rate is the organisation's own if it has one, else its sector's; the burst
+        follows that rate."""
         rate = org.rate or sector.rate
-        burst = max(float(sector.burst), 2 * rate)
-        now = time.monotonic()
-        bucket = self._buckets.setdefault(key, _Bucket(burst, now))
-        bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
-        bucket.at = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return None
-        return (1.0 - bucket.tokens) / rate
+        return self.limiter.take(key, cost, rate, burst_for(rate, sector.rate, sector.burst), paid)
 
 
 def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
@@ -112,6 +101,7 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     state = ServiceState(cache_dir, app.config["CLOCK"])
     app.extensions["verifier"] = state
+    metrics.install(app, state)
 
     def authenticate() -> tuple[orgs.Org, Sector]:
         header = request.headers.get("Authorization", "")
@@ -122,17 +112,26 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
         sector = state.policy.sectors.get(org.sector)
         if sector is None:
             raise Problem(403, "problem.no_sector", sector=org.sector)
-        wait = state.admit(key.strip(), org, sector)
-        if wait is not None:
-            raise Problem(429, "problem.rate_limited", headers={"Retry-After": str(max(1, round(wait)))},
-                          sector=sector.name)
-        g.org = org
+        g.org, g.key, g.sector = org, key.strip(), sector
+        charge(1, sector)
         return org, sector
+
+    def charge(cost: int, sector: Sector, paid: int = 0) -> None:
+        """Count `cost` checks against the caller's rate: a batch costs one per item."""
+        wait = state.admit(g.key, g.org, sector, cost, paid)
+        if wait is not None:
+            raise Problem(429, "problem.rate_limited", headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                          sector=sector.name)
 
     def json_body() -> dict[str, Any]:
         if not request.is_json:
             raise Problem(415, "problem.json_required")
-        body = request.get_json(silent=True)
+        try:
+            body = load_json(request.get_data(cache=True))
+        except TooDeep:
+            raise Problem(400, "problem.json_too_deep", max=MAX_JSON_DEPTH) from None
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
             raise Problem(400, "problem.json_object")
         return body
@@ -149,6 +148,7 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
                 raise Problem(422, "problem.non_empty_array", name=many)
             if len(batch) > MAX_BATCH:
                 raise Problem(422, "problem.batch_too_large", max=MAX_BATCH, count=len(batch))
+            charge(len(batch) - 1, g.sector, paid=1)  # the request itself paid for one check
             return batch, True
         raise Problem(422, "problem.one_or_many", one=one, many=many)
 
@@ -208,12 +208,16 @@ def create_app(cache_dir: Path, config: dict[str, Any] | None = None) -> Flask:
         if upload is None:
             raise Problem(422, "problem.image_field")
         at = int(state.clock())
+        if not state.decoders.acquire():
+            raise Problem(503, "problem.image_busy", headers={"Retry-After": "1"})
         try:
             text = read_qr_text(upload.read())
         except FormatError as exc:
             result = failure(exc)
             state.audit.record(org.name, "verify-image", None, result.verdict.value, result.reason.value)
             return jsonify(answer(result, sector, at))
+        finally:
+            state.decoders.release()
         return jsonify(answer(verify_one(text, org, sector, at), sector, at))
 
     @app.post("/v1/identity-check")

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from keys.errors import PermitError, Reason
+from keys.ops import LOG_FORMATS, gunicorn_logconfig, prepare_multiprocess, worker_exited
 from verifier.server import orgs
 from verifier.server.sectors import load_policy, policy_path
 
@@ -25,8 +26,12 @@ def _cache_dir() -> Path:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn sync workers (one per core is a good start).")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the verification API and the clerk's page with gunicorn (sync workers)."""
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
+              help="json: one JSON object per log line on stderr (time, level, logger, message).")
+def serve(host: str, port: int, workers: int, log_format: str) -> None:
+    """Serve the verification API, the clerk's page and Prometheus metrics (/metrics) with gunicorn (sync
+    workers; metrics are summed over the workers through a per-run PROMETHEUS_MULTIPROC_DIR)."""
+    prepare_multiprocess("permit-verifier")  # before prometheus_client is imported anywhere
     try:
         from gunicorn.app.base import BaseApplication
 
@@ -46,6 +51,9 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("accesslog", None)  # the audit trail is the record; an access log would hold payloads
             self.cfg.set("worker_exit", lambda server, worker: _flush(worker))
+            self.cfg.set("child_exit", lambda server, worker: worker_exited(worker.pid))
+            if gunicorn_logconfig(log_format):
+                self.cfg.set("logconfig_dict", gunicorn_logconfig(log_format))
 
         def load(self):
             return create_app(cache_dir, {"BENCH_BARE": bare})
@@ -56,7 +64,8 @@ def serve(host: str, port: int, workers: int) -> None:
         if state is not None:
             state.audit.close()
 
-    click.echo(f"serving {cache_dir} on http://{host}:{port}/ with {workers} workers", err=True)
+    if log_format == "text":  # in JSON mode every line of stderr is a JSON object
+        click.echo(f"serving {cache_dir} on http://{host}:{port}/ with {workers} workers", err=True)
     Service().run()
 
 
