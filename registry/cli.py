@@ -19,11 +19,12 @@ from keys.keystore import (
     passphrase_from_env,
     root_passphrase_from_env,
 )
+from keys.layout import METADATA_DIR
 from keys.pkcs11 import MODULE_ENV, TokenRef
 from keys.trustlist import KeyUse
 from registry.home import DEFAULT_AUTHORITY, DEFAULT_STATUS_URI, HOME_ENV, Config, Home
 from registry.publish import publish as publish_files
-from registry.repository import METADATA_DIR, Repository
+from registry.repository import Repository
 from registry.rotation import ensure_repository, rotate_root, rotate_timestamp, warn_lone_root
 from registry.tlog_office import record_all_keys, record_key_event
 from verifier.cli import run

@@ -25,15 +25,15 @@ from keys import cbor
 from keys.algorithms import PrivateKey
 from keys.errors import KeyStoreError, PermitError, Reason
 from keys.files import write_atomic
+from keys.layout import METADATA_DIR, RESERVED_PREFIXES, TARGETS_DIR, TRUST_TARGET, status_target
 from keys.statuslist import pack_entries, status_token
 from keys.trustlist import KeyUse, build_trust_list
 from registry import lifecycle, store
 from registry.desk import write_desk
 from registry.home import Home
-from registry.repository import METADATA_DIR, TARGETS_DIR, Lifetimes, Repository, serialize, target_file_name
+from registry.repository import Lifetimes, Repository, serialize, target_file_name
 from registry.rotation import ensure_repository, lifetimes
 
-TRUST_FILE = "trust-list.cwt"
 STATE_FILE = "state.json"
 # Names of the files of the pre-TUF layout, removed from OUTDIR so no verifier keeps reading them.
 ROOT_FILE = "root.pem"
@@ -80,7 +80,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
     lists. The publish is an act in the transparency log (by `operator_id`, or the office), and the log's
     OUTDIR/log/checkpoint and key.vkey are targets too (registry/tlog_office.py)."""
     for path in extra_targets or {}:
-        if path == TRUST_FILE or path.startswith(("status/", "log/", "/")) or ".." in path.split("/"):
+        if path == TRUST_TARGET or path.startswith((*RESERVED_PREFIXES, "/")) or ".." in path.split("/"):
             raise PermitError(f"extra target {path!r} clashes with a published file or leaves the repository; "
                               "nothing was published", Reason.USAGE)
     from registry.tlog_office import publish_log
@@ -105,7 +105,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
         expires = now + config.trust_list_days * DAY
         data = build_trust_list(version=keys.next_trust_list_version(), issuer=config.authority, issued_at=now,
                                 expires_at=expires, status_uri=config.status_uri, keys=keys.keys, root_key=online)
-        write_atomic(signed_dir / TRUST_FILE, data)
+        write_atomic(signed_dir / TRUST_TARGET, data)
         state["trust"] = {"digest": trust_digest, "iat": now, "exp": expires, "version": keys.trust_list_version}
 
     db = store.open_store(home.db_path)
@@ -128,9 +128,9 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
             state["lists"][str(list_id)] = {"digest": digest, "iat": now, "exp": expires}
             signed_count += 1
 
-    files = {TRUST_FILE: (signed_dir / TRUST_FILE).read_bytes()}
+    files = {TRUST_TARGET: (signed_dir / TRUST_TARGET).read_bytes()}
     for row in lists:
-        files[f"status/{row['list_id']}.cwt"] = (signed_dir / "status" / f"{row['list_id']}.cwt").read_bytes()
+        files[status_target(row["list_id"])] = (signed_dir / status_target(row["list_id"])).read_bytes()
     files.update(extra_targets or {})
     write_atomic(state_path, json.dumps(state, indent=2).encode())
     root, _, timestamp = export(repo, outdir, files, now, online, lifetimes(config))
@@ -181,7 +181,7 @@ def _prune(outdir: Path, targets: object, previous: object, snapshot_version: in
         version, role = file.name.split(".")[:2]
         if role in current and version.isdigit() and int(version) < current[role] - 1:
             file.unlink(missing_ok=True)
-    for legacy in (ROOT_FILE, INDEX_FILE, TRUST_FILE):
+    for legacy in (ROOT_FILE, INDEX_FILE, TRUST_TARGET):
         (outdir / legacy).unlink(missing_ok=True)
     if (outdir / "status").is_dir():
         for file in (outdir / "status").glob("*.cwt"):

@@ -38,8 +38,6 @@ from keys.files import write_atomic
 from keys.trustlist import TrustedKey
 from keys.tufkeys import TufSigner, tuf_key
 
-METADATA_DIR = "metadata"
-TARGETS_DIR = "targets"
 ISSUED_FIELD = "issued"
 ROOT_DAYS = 365
 SPEC = ".".join(SPECIFICATION_VERSION)

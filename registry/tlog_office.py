@@ -24,6 +24,7 @@ import sqlite_utils
 from keys import cbor, keyfile
 from keys.errors import KeyStoreError
 from keys.files import write_atomic
+from keys.layout import LOG_CHECKPOINT_TARGET, LOG_KEY_TARGET
 from keys.tlog.note import NoteSigner
 from keys.trustlist import TrustedKey
 from registry import lifecycle, store, tlog_store
@@ -133,7 +134,8 @@ def publish_log(home: Home, outdir: Path, now: int, operator_id: int | None = No
     write_atomic(home.path / "published" / LAST_PUBLISH_FILE,
                  json.dumps({"outdir": str(Path(outdir).resolve()), "size": checkpoint.size}).encode())
     logdir = Path(outdir) / "log"
-    return {"log/checkpoint": (logdir / "checkpoint").read_bytes(), "log/key.vkey": (logdir / "key.vkey").read_bytes()}
+    return {LOG_CHECKPOINT_TARGET: (logdir / "checkpoint").read_bytes(),
+            LOG_KEY_TARGET: (logdir / "key.vkey").read_bytes()}
 
 
 def last_published(home: Home) -> Path | None:

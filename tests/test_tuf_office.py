@@ -245,7 +245,8 @@ def test_root_ceremony_killed_after_the_root_was_written_is_completed(tmp_path: 
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The new root version is on disk but the key store still lists the old keys as pending-new: the next
     publish installs them (the root says so) and goes on."""
-    from registry.repository import METADATA_DIR, Repository
+    from keys.layout import METADATA_DIR
+    from registry.repository import Repository
     from registry.rotation import lifetimes
 
     monkeypatch.setenv("PERMIT_REGISTRY_PASSPHRASE", PASS)

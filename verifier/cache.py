@@ -17,7 +17,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -29,19 +28,17 @@ from keys import algorithms
 from keys.algorithms import PublicKey
 from keys.errors import PermitError, Reason, StatusError, SyncError, TrustError
 from keys.files import fsync_dir, write_atomic
+from keys.layout import TRUST_TARGET
 from keys.statuslist import MAX_STATUS_TOKEN, SignedStatusList, verify_status_list
 from keys.trustlist import MAX_TRUST_LIST, TrustList, verify_trust_list
 from verifier.status import CachedStatus
 
 ROOT_FILE = "root.pem"
-TRUST_FILE = "trust-list.cwt"
 STATUS_DIR = "status"
 SYNC_FILE = "sync.json"
 TUF_DIR = "tuf"
 CURRENT = "current"
 MAX_STATUS_LISTS = 10_000
-_STATUS_TARGET = re.compile(r"status/([1-9][0-9]{0,8})\.cwt")
-_EXTRA_TARGET = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63}){0,3}")
 
 
 class CacheError(PermitError):
@@ -151,7 +148,7 @@ class Cache:
         return data if isinstance(data, dict) else None
 
     def trust_list_bytes(self) -> bytes | None:
-        path = self._current_file(TRUST_FILE)
+        path = self._current_file(TRUST_TARGET)
         return _read(path, MAX_TRUST_LIST, "trust list") if path is not None and path.exists() else None
 
     def status_list_bytes(self, list_id: int) -> bytes | None:
@@ -203,7 +200,7 @@ class Cache:
             return {}
         base = self.dir / generation
         return {p.relative_to(base).as_posix(): _read(p, MAX_STATUS_TOKEN, "cached file")
-                for p in base.rglob("*") if p.is_file() and p.name not in (TRUST_FILE, SYNC_FILE)}
+                for p in base.rglob("*") if p.is_file() and p.name not in (TRUST_TARGET, SYNC_FILE)}
 
     # -- changes --------------------------------------------------------------------------------
     def add_trust_list(self, data: bytes, at: int) -> TrustList:
@@ -217,7 +214,7 @@ class Cache:
         trust = _verify_with_any(data, [algorithms.load_public_pem(p.encode()) for p in pems], at,
                                  current=self.trust_list())
         state["trust_keys"] = pems
-        self._commit({TRUST_FILE: trust.raw, **self._held_files(), SYNC_FILE: json.dumps(state).encode()})
+        self._commit({TRUST_TARGET: trust.raw, **self._held_files(), SYNC_FILE: json.dumps(state).encode()})
         return trust
 
     @contextlib.contextmanager
@@ -280,16 +277,4 @@ def _verify_with_any(data: bytes, keys: list[PublicKey], at: int, current: Trust
     raise error
 
 
-def target_kind(path: str) -> tuple[str, int | None]:
-    """What a target path is: ("trust", None), ("status", id), ("extra", None), or ("ignored", None)."""
-    if path == TRUST_FILE:
-        return "trust", None
-    match = _STATUS_TARGET.fullmatch(path)
-    if match:
-        return "status", int(match.group(1))
-    if _EXTRA_TARGET.fullmatch(path) and ".." not in path:
-        return "extra", None
-    return "ignored", None
-
-
-__all__ = ["Cache", "CacheError", "SyncError", "SyncReport", "iso", "target_kind"]
+__all__ = ["Cache", "CacheError", "SyncError", "SyncReport", "iso"]

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keys.errors import LogError, LogForkError, Reason
+from keys.layout import LOG_CHECKPOINT_TARGET, LOG_KEY_TARGET
 from keys.tlog.checkpoint import Checkpoint
 from keys.tlog.leaves import CardLeaf, decode_leaf
 from verifier.logclient import open_log_checkpoint, read_entries, update_checkpoint
 
-CHECKPOINT = "log/checkpoint"
-KEY = "log/key.vkey"
+CHECKPOINT, KEY = LOG_CHECKPOINT_TARGET, LOG_KEY_TARGET
 CARDS = "log/cards"
 STATE = "log/state.json"
 MAX_LOG_FILE = 1 << 20

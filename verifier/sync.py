@@ -21,6 +21,7 @@ from tuf.ngclient import Updater
 
 from keys import algorithms
 from keys.errors import FormatError, Reason, StatusError, SyncError
+from keys.layout import TRUST_TARGET, target_kind
 from keys.statuslist import MAX_STATUS_TOKEN, verify_status_list
 from keys.trustlist import MAX_TRUST_LIST, TrustList
 from keys.tufkeys import public_of
@@ -28,7 +29,6 @@ from verifier import logsync, tufsync
 from verifier.cache import (
     MAX_STATUS_LISTS,
     SYNC_FILE,
-    TRUST_FILE,
     TUF_DIR,
     Cache,
     SyncReport,
@@ -36,7 +36,6 @@ from verifier.cache import (
     _verify_with_any,
     epoch,
     iso,
-    target_kind,
 )
 
 ISSUED_FIELD = "issued"
@@ -150,7 +149,7 @@ def _run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncRep
         kinds = {path: target_kind(path) for path in targets.signed.targets}
         if sum(1 for k, _ in kinds.values() if k == "status") > MAX_STATUS_LISTS:
             raise SyncError(f"{where} lists more than {MAX_STATUS_LISTS} status lists", Reason.SYNC_TOO_LARGE)
-        if TRUST_FILE not in kinds:
+        if TRUST_TARGET not in kinds:
             raise SyncError(f"{where} publishes no trust list", Reason.SYNC_INVALID)
         for path, (kind, _) in kinds.items():
             if kind == "ignored":
@@ -171,9 +170,9 @@ def _run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncRep
     trust_pems = [algorithms.public_pem(public_of(root_md.signed.keys[k]))
                   for k in root_md.signed.roles["targets"].keyids]
     held_trust = cache.trust_list()
-    if len(files[TRUST_FILE]) > MAX_TRUST_LIST:
+    if len(files[TRUST_TARGET]) > MAX_TRUST_LIST:
         raise SyncError(f"the trust list at {where} is too large", Reason.SYNC_TOO_LARGE)
-    trust = _verify_with_any(files[TRUST_FILE], [algorithms.load_public_pem(p.encode()) for p in trust_pems], at,
+    trust = _verify_with_any(files[TRUST_TARGET], [algorithms.load_public_pem(p.encode()) for p in trust_pems], at,
                              current=held_trust)
     count = _check_status_lists(cache, files, trust, held_trust, at, where)
     logsync.check_log(files, held_dir, lambda path: fetcher.download_bytes(base + "log/" + path, logsync.MAX_LOG_FILE))

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request
 
+from keys.layout import METADATA_DIR, TARGETS_DIR
 from registry.api.problems import not_found
 from registry.api.state import app_state
-from registry.repository import METADATA_DIR, TARGETS_DIR
 
 bp = Blueprint("published", __name__, url_prefix="/published")
 
