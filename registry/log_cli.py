@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,41 +24,10 @@ from keys.tlog import merkle
 from keys.tlog.checkpoint import open_checkpoint
 from keys.tlog.leaves import Leaf, decode_leaf
 from keys.tlog.note import NoteVerifier
-from keys.tlog.tiles import Fetch
 from registry import store, tlog_events, tlog_store
 from registry.home import Home
 from registry.tlog_office import last_published, log_verifier_key
-
-MAX_LOG_FILE = 1 << 20
-
-
-def log_fetch(source: str | Path) -> Fetch:
-    """`fetch(path)` for a published log: OUTDIR (holding log/), the log directory itself, or a URL of either."""
-    text = str(source)
-    parsed = urllib.parse.urlparse(text)
-    if parsed.scheme in ("http", "https"):
-        base = text.rstrip("/") + ("/" if text.rstrip("/").endswith("/log") else "/log/")
-
-        def fetch_url(path: str) -> bytes:
-            with urllib.request.urlopen(base + path, timeout=15) as response:
-                data = response.read(MAX_LOG_FILE + 1)
-            if len(data) > MAX_LOG_FILE:
-                raise LogError(f"{base + path} is larger than a log file can be", Reason.LOG_MALFORMED)
-            return data
-
-        return fetch_url
-    directory = Path(text)
-    if (directory / "log" / "checkpoint").exists():
-        directory = directory / "log"
-    root = directory.resolve()
-
-    def fetch_file(path: str) -> bytes:
-        target = (root / path).resolve()
-        if not target.is_relative_to(root):
-            raise LogError(f"refusing the log path {path!r}", Reason.LOG_MALFORMED)
-        return target.read_bytes()
-
-    return fetch_file
+from verifier.logclient import log_fetch
 
 
 def _describe(data: bytes) -> str:

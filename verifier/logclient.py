@@ -10,6 +10,11 @@ LOG_INCONSISTENT); a bad signature, a malformed note and unusable tiles have the
 
 from __future__ import annotations
 
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
 from keys.errors import LogError, LogForkError, Reason
 from keys.tlog import merkle
 from keys.tlog.checkpoint import Checkpoint, open_checkpoint
@@ -78,3 +83,35 @@ def read_entries(checkpoint: Checkpoint, fetch: Fetch, start: int = 0, end: int 
     """The log's entries [start, end) under a checkpoint already accepted, each proven part of its tree
     (LogError LOG_PROOF_INVALID otherwise): a monitor or an index of logged cards reads only what is new."""
     return TileClient(fetch, checkpoint).entries(start, end)
+
+
+MAX_LOG_FILE = 1 << 20
+
+
+def log_fetch(source: str | Path) -> Callable[[str], bytes]:
+    """`fetch(path)` for the log under SOURCE (a publication directory or URL holding log/, or log/ itself)."""
+    source = str(source)
+    parsed = urllib.parse.urlparse(source)
+    if parsed.scheme in ("http", "https"):
+        base = source.rstrip("/") + ("/" if source.rstrip("/").endswith("/log") else "/log/")
+
+        def fetch_url(path: str) -> bytes:
+            with urllib.request.urlopen(base + path, timeout=15) as response:
+                data = response.read(MAX_LOG_FILE + 1)
+            if len(data) > MAX_LOG_FILE:
+                raise LogError(f"{base + path} is larger than a log file can be", Reason.LOG_MALFORMED)
+            return data
+
+        return fetch_url
+    root = Path(source)
+    if (root / "log" / "checkpoint").exists():
+        root = root / "log"
+    root = root.resolve()
+
+    def fetch_file(path: str) -> bytes:
+        target = (root / path).resolve()
+        if not target.is_relative_to(root):
+            raise LogError(f"refusing the log path {path!r}", Reason.LOG_MALFORMED)
+        return target.read_bytes()
+
+    return fetch_file

@@ -10,47 +10,13 @@ reinstatement made off the record, or a card that is not in the log at all.
 
 from __future__ import annotations
 
-import urllib.parse
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from keys.errors import LogError, Reason
 from keys.statuslist import SignedStatusList, StatusValue
 from keys.tlog.leaves import CardLeaf, Leaf, TransitionLeaf, decode_leaf
-from verifier.logclient import read_entries, update_checkpoint
+from verifier.logclient import log_fetch, read_entries, update_checkpoint
 
-MAX_LOG_FILE = 1 << 20
 SUPERSEDED, SUSPENDED, VALID = StatusValue.SUPERSEDED, StatusValue.SUSPENDED, StatusValue.VALID
-
-
-def log_fetch(source: str) -> Callable[[str], bytes]:
-    """`fetch(path)` for the log under SOURCE (a publication directory or URL holding log/, or log/ itself)."""
-    parsed = urllib.parse.urlparse(source)
-    if parsed.scheme in ("http", "https"):
-        base = source.rstrip("/") + ("/" if source.rstrip("/").endswith("/log") else "/log/")
-
-        def fetch_url(path: str) -> bytes:
-            with urllib.request.urlopen(base + path, timeout=15) as response:
-                data = response.read(MAX_LOG_FILE + 1)
-            if len(data) > MAX_LOG_FILE:
-                raise LogError(f"{base + path} is larger than a log file can be", Reason.LOG_MALFORMED)
-            return data
-
-        return fetch_url
-    root = Path(source)
-    if (root / "log" / "checkpoint").exists():
-        root = root / "log"
-    root = root.resolve()
-
-    def fetch_file(path: str) -> bytes:
-        target = (root / path).resolve()
-        if not target.is_relative_to(root):
-            raise LogError(f"refusing the log path {path!r}", Reason.LOG_MALFORMED)
-        return target.read_bytes()
-
-    return fetch_file
 
 
 @dataclass(frozen=True)
