@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from keys import algorithms
-from keys.errors import KeyStoreError, Reason
+from keys.errors import Cause, KeyStoreError, Reason
 from keys.keystore import (
     PASSPHRASE_ENV,
     ROOT_PASSPHRASE_ENV,
@@ -117,7 +117,7 @@ def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, 
     if root_threshold > root_keys:
         raise click.BadParameter(f"cannot exceed --root-keys ({root_keys})", param_hint="--root-threshold")
     if home.config_path.exists():
-        raise KeyStoreError(f"{home.path} is already a registry home; nothing was changed")
+        raise KeyStoreError(f"{home.path} is already a registry home; nothing was changed", cause=Cause.CONFLICT)
     token = _token(pkcs11_module, token_label)
     root_tokens = _root_tokens(pkcs11_module, root_token_labels, root_keys)
     passphrase = passphrase_from_env() or _ask_passphrase(confirm=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from registry import store
 from registry.home import Home
 from registry.lifecycle import LISTING_SQL
@@ -109,7 +109,7 @@ def import_(home: Home, csv_file: Path, batch_size: int, note: str | None) -> No
         click.echo(f"batch {batch_id}: approve with `registry approve --batch {batch_id}`")
     if refused:
         raise PermitError(f"{bad_lines} row(s) were refused (listed above); fix them and re-run the import",
-                          Reason.USAGE)
+                          Reason.USAGE, cause=Cause.FORMAT)
 
 
 @click.command()

@@ -25,7 +25,7 @@ from tuf.api.metadata import Metadata
 from keys import algorithms, cbor
 from keys.algorithms import PrivateKey
 from keys.cose import sign1
-from keys.errors import KeyStoreError, PermitError, Reason
+from keys.errors import Cause, KeyStoreError, PermitError, Reason
 from keys.files import write_atomic
 from keys.trustlist import KeyUse, build_trust_list
 from registry import lifecycle, store
@@ -102,7 +102,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
     for path in extra_targets or {}:
         if path == TRUST_FILE or path.startswith(("status/", "/")) or ".." in path.split("/"):
             raise PermitError(f"extra target {path!r} clashes with a published file or leaves the repository; "
-                              "nothing was published", Reason.USAGE)
+                              "nothing was published", Reason.USAGE, cause=Cause.USAGE)
     config, keys = home.config(), home.keys()
     signed_dir = home.path / "published"
     for directory in (signed_dir, outdir):  # temporary files of a publish that was killed midway
