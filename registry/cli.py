@@ -25,7 +25,7 @@ from registry.home import DEFAULT_AUTHORITY, DEFAULT_STATUS_URI, HOME_ENV, Confi
 from registry.publish import publish as publish_files
 from registry.repository import METADATA_DIR, Repository
 from registry.rotation import ensure_repository, rotate_root, rotate_timestamp, warn_lone_root
-from verifier.cli import run
+from verifier.console import iso, run, version_option
 
 
 def _ask_passphrase(confirm: bool = False) -> bytes:
@@ -44,20 +44,28 @@ def now() -> int:
     return int(time.time())
 
 
+class _NoHome:
+    """Stands for the home when neither --home nor $PERMIT_REGISTRY_HOME was given: `--help` and `--version`
+    of every command work without one, and a command that needs it is a usage error (exit 3)."""
+
+    def __getattr__(self, name: str) -> object:
+        raise click.UsageError(f"Missing option '--home' (or ${HOME_ENV}).")
+
+
 @click.group()
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
     envvar=HOME_ENV,
-    required=True,
-    help=f"Registry home directory (default: ${HOME_ENV}).",
+    help=f"Registry home directory (default: ${HOME_ENV}); required by every command but --help.",
 )
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
               help="A file holding the acting operator's token (default: $PERMIT_REGISTRY_TOKEN).")
+@version_option("registry")
 @click.pass_context
-def cli(ctx: click.Context, home: Path, token_file: Path | None) -> None:
+def cli(ctx: click.Context, home: Path | None, token_file: Path | None) -> None:
     """Issue and manage permanent-residence permits. Every change is made by an authenticated operator."""
-    ctx.obj = Home(home, _ask_passphrase)
+    ctx.obj = Home(home, _ask_passphrase) if home is not None else _NoHome()
     ctx.meta["registry.token_file"] = token_file
 
 
@@ -158,8 +166,8 @@ def keys_list(home: Home, as_json: bool) -> None:
             "algorithm": algorithms.ALGORITHMS[k.alg],
             "use": roles.get(k.kid, k.use.value),
             "state": k.state.value,
-            "not_before": k.not_before,
-            "not_after": k.not_after,
+            "not_before": iso(k.not_before),
+            "not_after": iso(k.not_after),
             "public_key_pem": algorithms.public_pem(k.public_key),
             "location": store.location(k),
         }
@@ -250,12 +258,19 @@ def keys_compromise(home: Home, kid: str) -> None:
 
 @cli.command()
 @click.option("-o", "--out", "outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def publish(home: Home, outdir: Path) -> None:
+def publish(home: Home, outdir: Path, as_json: bool) -> None:
     """Write the TUF repository verifiers sync: metadata/ (root, targets, snapshot, timestamp) and targets/
     (the trust list and every status list). The timestamp is signed anew on every run; the rest only
     when it changed or passed half its lifetime."""
     report = publish_files(home, outdir, now())
+    if as_json:
+        click.echo(json.dumps({"out": str(outdir), "root_version": report.root_version,
+                               "timestamp_version": report.timestamp_version,
+                               "trust_list_version": report.trust_version, "trust_list_signed": report.trust_signed,
+                               "status_lists": report.lists, "status_lists_signed": report.lists_signed}))
+        return
     click.echo(f"published to {outdir}: root version {report.root_version}, timestamp version "
                f"{report.timestamp_version}, trust list version {report.trust_version}"
                f"{' (signed now)' if report.trust_signed else ''}, {report.lists} status lists "

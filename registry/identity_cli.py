@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import UTC, datetime
 
 import click
 
 from registry import identity, store
 from registry.home import Home
+from verifier.console import iso
 
 
 def _open(home: Home):
@@ -39,11 +40,17 @@ def orgs_add(home: Home, name: str, per_minute: int, misses_per_day: int) -> Non
 
 
 @orgs_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (times in ISO 8601, UTC).")
 @click.pass_obj
-def orgs_list(home: Home) -> None:
+def orgs_list(home: Home, as_json: bool) -> None:
     """Every enrolled organisation, active or revoked, with its limits."""
     for org in identity.orgs(_open(home)):
-        state = "active" if org.revoked_at is None else f"revoked {datetime.fromtimestamp(org.revoked_at, UTC):%F}"
+        if as_json:
+            click.echo(json.dumps({"name": org.name, "per_minute": org.per_minute,
+                                   "misses_per_day": org.misses_per_day, "created_at": iso(org.created_at),
+                                   "revoked_at": iso(org.revoked_at)}, ensure_ascii=False))
+            continue
+        state = "active" if org.revoked_at is None else f"revoked {iso(org.revoked_at)}"
         click.echo(f"{org.name}\t{org.per_minute}/min\t{org.misses_per_day} misses/day\t{state}")
 
 
