@@ -327,4 +327,3 @@ def publish_now() -> Response:
                     "lists": report.lists, "lists_signed": report.lists_signed})
 
 
-from registry.api import admin_rules  # noqa: E402, F401  (its routes join this blueprint)
