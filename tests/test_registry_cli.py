@@ -107,7 +107,7 @@ def test_bad_input_lists_every_problem_and_writes_nothing(registry_home: Path) -
     bad[bad.index("F")] = "Q"
     bad[bad.index("FRA")] = "XXX"
     proc = registry(registry_home, "issue", *bad, "--surname", "Dupont\u202e")  # refused before any token
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # the input: a usage error
     assert proc.stderr.startswith("error (USAGE): 3 problem(s)")
     assert "sex: must be M or F" in proc.stderr and "nationality:" in proc.stderr and "surname:" in proc.stderr
     assert json.loads(run(registry_home, "list", "--json").output) == []
@@ -121,7 +121,7 @@ def test_lifecycle_commands(registry_home: Path) -> None:
     assert "card 3" in approved(registry_home, "replace", n, "--reason", "data-changed", "--surname", "Martin")
     approved(registry_home, "revoke", n, "--reason", "talent-authority-withdrawal", who="officer")
     proc = registry(registry_home, "renew", n)
-    assert proc.returncode == 1
+    assert proc.returncode == 5  # refused by the permit's state
     assert f"error (USAGE): permit {n} is revoked; it cannot be renewed" in proc.stderr
     assert registry(registry_home, "revoke", n, "--reason", "whim").returncode == 3  # not a statutory ground
     history = json.loads(run(registry_home, "history", n, "--json").output)
@@ -200,7 +200,7 @@ def test_import_reports_bad_rows_and_is_idempotent(registry_home: Path, tmp_path
     rows[4]["surname"] = ""
     _write_csv(tmp_path / "in.csv", rows)
     proc = registry(registry_home, "import", str(tmp_path / "in.csv"), "--batch-size", "2")
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # bad rows in the input
     assert "proposed 4, already issued 0, refused 2" in proc.stdout and "registry approve --batch" in proc.stdout
     assert "line 4: birth_date:" in proc.stderr and "line 6: surname: is required" in proc.stderr
     assert "importing" in proc.stderr
@@ -226,10 +226,10 @@ def test_import_keeps_two_people_with_the_same_name_and_birth_date_apart(registr
     impostor = [{**applicants(1)[0], "ref": "", "surname": "Park", "birth_date": "1970-01-01"}]
     _write_csv(tmp_path / "impostor.csv", impostor)
     proc = registry(registry_home, "import", str(tmp_path / "impostor.csv"))
-    assert proc.returncode == 1 and "passport KOR M00000000 already holds permit" in proc.stderr
+    assert proc.returncode == 3 and "passport KOR M00000000 already holds permit" in proc.stderr
 
 
 def test_import_refuses_unknown_columns(registry_home: Path, tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_text("surname,colour\nA,blue\n")
     proc = registry(registry_home, "import", str(tmp_path / "x.csv"))
-    assert proc.returncode == 1 and "unknown column(s) colour" in proc.stderr
+    assert proc.returncode == 3 and "unknown column(s) colour" in proc.stderr
