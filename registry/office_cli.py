@@ -43,8 +43,25 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+JSON_OUTPUT = "registry.json_output"
+
+
+def json_output(f: Callable) -> Callable:
+    """`--json`: the act's outcome as one JSON object (status done|pending, act, number, state, card, proposal)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        ctx.meta[JSON_OUTPUT] = value
+
+    return click.option("--json", "as_json", is_flag=True, expose_value=False, callback=remember,
+                        help="Print the outcome as one JSON object.")(f)
+
+
 def report(outcome: Outcome, done: str) -> None:
-    """A pending act prints its proposal id on stdout (for scripts) and explains on stderr."""
+    """A pending act prints its proposal id on stdout (for scripts) and explains on stderr; with --json, the
+    outcome as one JSON object."""
+    if click.get_current_context().meta.get(JSON_OUTPUT):
+        echo_json(outcome.to_json())
+        return
     if outcome.status == "pending":
         click.echo(f"{outcome.act} proposed as proposal {outcome.proposal}: it happens when a different officer "
                    f"runs `registry approve {outcome.proposal}`", err=True)
@@ -189,7 +206,7 @@ def _status_command(action: str, doc: str, reason: click.Option | None = None) -
         report(outcome, describe(outcome))
 
     command.__doc__ = doc
-    command = note_option(command)
+    command = json_output(note_option(command))
     if reason is not None:
         command = reason(command)
     command = click.argument("number")(command)
@@ -229,6 +246,7 @@ def expire(home: Home, numbers: tuple[str, ...], note: str | None) -> None:
 @click.option("--override-residence", "override", metavar="REASON",
               help="An officer renews although the residence requirement is not met, for this recorded reason.")
 @note_option
+@json_output
 @click.pass_obj
 def renew(home: Home, number: str, override: str | None, note: str | None) -> None:
     """Sign a new card with a new validity window, if the residence requirement is met; the old card is
@@ -243,6 +261,7 @@ def renew(home: Home, number: str, override: str | None, note: str | None) -> No
 @click.option("--reason", "why", required=True, type=click.Choice(lifecycle.REPLACE_REASONS))
 @field_options(("surname", "given_names", "chinese_name", "category", "photo"))
 @note_option
+@json_output
 @click.pass_obj
 def replace(home: Home, number: str, why: str, note: str | None, **fields: str | None) -> None:
     """Sign a replacement card (lost, damaged, or data changed); the old card is superseded."""

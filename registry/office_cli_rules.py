@@ -15,7 +15,7 @@ from registry.office.deadlines import KINDS, OUTCOMES
 from registry.office.parse import parse_date, parse_passport
 from registry.office.setup import office_for
 from registry.office_auth import acting_office, open_db
-from registry.office_cli import describe, echo_json, note_option, report
+from registry.office_cli import describe, echo_json, json_output, note_option, report
 
 
 @click.command()
@@ -98,6 +98,7 @@ def appeal_file(home: Home, number: str, kind: str, filed: str, case: str, late_
 @click.option("--outcome", required=True, type=click.Choice(OUTCOMES))
 @click.option("--decided", required=True, help="Date of the decision or judgment, YYYY-MM-DD.")
 @note_option
+@json_output
 @click.pass_obj
 def appeal_decide(home: Home, appeal_id: int, outcome: str, decided: str, note: str | None) -> None:
     """Record an appeal's outcome: overturned lifts the bar and reinstates the permit."""
@@ -162,6 +163,7 @@ def presence_import(home: Home, csv_file: Path, note: str | None) -> None:
 @click.option("--passport-number", required=True)
 @click.option("--passport-country", required=True, help="ISO 3166-1 alpha-3 code of the issuing country.")
 @note_option
+@json_output
 @click.pass_obj
 def passport(home: Home, number: str, passport_number: str, passport_country: str, note: str | None) -> None:
     """Record the holder's new passport (a recorded change of its own; nothing on the card changes)."""

@@ -88,7 +88,7 @@ def test_wrong_passphrase_is_a_clear_error(office: tuple[Path, Path, Path], tmp_
     proc = subprocess.run([sys.executable, "-m", "registry.cli", "--home", str(home), "keys", "rotate"],
                           capture_output=True, text=True, timeout=60,
                           env={**ENV, "PERMIT_REGISTRY_PASSPHRASE": "not the passphrase"}, cwd=ROOT)
-    assert proc.returncode == 1 and "BAD_PASSPHRASE" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 4 and "BAD_PASSPHRASE" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_key_rotation_keeps_old_permits_valid(office: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_printed_card_verifies(office: tuple[Path, Path, Path], tmp_path: Path) 
     out = json.loads(proc.stdout)
     assert (proc.returncode, out["reason"], out["permit"]["number"]) == (0, "VALID", number)
     bad = run("registry", "--home", str(home), "card", number, "-o", str(tmp_path / "card.gif"), ok=False)
-    assert bad.returncode == 1 and "use .png or .pdf" in bad.stderr
+    assert bad.returncode == 3 and "use .png or .pdf" in bad.stderr
 
 
 def test_revocation_reaches_a_running_verification_service(tmp_path: Path) -> None:

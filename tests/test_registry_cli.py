@@ -115,7 +115,8 @@ def test_bad_input_lists_every_problem_and_writes_nothing(registry_home: Path) -
 
 def test_lifecycle_commands(registry_home: Path) -> None:
     n = approved(registry_home, "issue", *FLAGS)
-    run(registry_home, "suspend", n, "--note", "file 12")
+    suspended = json.loads(run(registry_home, "suspend", n, "--note", "file 12", "--json").output)
+    assert suspended == {**suspended, "status": "done", "act": "suspend", "number": n, "state": "suspended"}
     assert "is now active" in approved(registry_home, "reinstate", n, "--reason", "cleared", who="officer")
     assert "card 2" in run(registry_home, "renew", n, who="clerk").output
     assert "card 3" in approved(registry_home, "replace", n, "--reason", "data-changed", "--surname", "Martin")
