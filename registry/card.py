@@ -762,5 +762,5 @@ def render_card_file(permit: Permit, qr_text: str, photo: bytes | None, path: Pa
     """Render to bytes for `path` (not written), choosing PNG or PDF from its suffix."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".pdf"):
-        raise RenderError(f"unsupported card file type {suffix or '(none)'}: use .png or .pdf")
+        raise RenderError(f"unsupported card file type {suffix or '(none)'}: use .png or .pdf", cause=Cause.FORMAT)
     return render_card(permit, qr_text, photo, suffix[1:], void)
