@@ -267,3 +267,18 @@ def test_verifier_only_test_list_names_real_test_files() -> None:
               if line and not line.startswith("#")]
     assert "tests/test_integration_surface.py" in listed
     assert all((ROOT / name).is_file() and Path(name).name.startswith("test_") for name in listed)
+
+
+def test_verification_service_routes_live_in_blueprints(tmp_path: Path) -> None:
+    pytest.importorskip("flask")
+    from verifier.server.app import create_app
+
+    app = create_app(tmp_path, {"TESTING": True})
+    try:
+        routes = {(rule.rule, rule.endpoint) for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    finally:
+        app.extensions["verifier"].audit.close()
+    assert {bp for _, endpoint in routes for bp in [endpoint.partition(".")[0]]} == {"api", "pages"}
+    assert {rule for rule, _ in routes} == {
+        "/v1/verify", "/v1/verify-image", "/v1/identity-check", "/v1/trust-list", "/v1/status-lists/<int:list_id>",
+        "/health", "/openapi.json", "/", "/static/<path:name>", "/messages/<locale>.json"}
