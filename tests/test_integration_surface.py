@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -282,3 +283,12 @@ def test_verification_service_routes_live_in_blueprints(tmp_path: Path) -> None:
     assert {rule for rule, _ in routes} == {
         "/v1/verify", "/v1/verify-image", "/v1/identity-check", "/v1/trust-list", "/v1/status-lists/<int:list_id>",
         "/health", "/openapi.json", "/", "/static/<path:name>", "/messages/<locale>.json"}
+
+
+def test_registry_without_a_home_is_a_usage_error() -> None:
+    if not _has_registry_packages():
+        pytest.skip("the registry's packages are not installed")
+    env = {k: v for k, v in os.environ.items() if k != "PERMIT_REGISTRY_HOME"}
+    proc = subprocess.run([sys.executable, "-m", "registry.console", "list"], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, env=env)
+    assert proc.returncode == 3 and "--home" in proc.stderr and "Traceback" not in proc.stderr
