@@ -234,3 +234,15 @@ def test_import_refuses_unknown_columns(registry_home: Path, tmp_path: Path) -> 
     (tmp_path / "x.csv").write_text("surname,colour\nA,blue\n")
     proc = registry(registry_home, "import", str(tmp_path / "x.csv"))
     assert proc.returncode == 3 and "unknown column(s) colour" in proc.stderr
+
+
+def test_approve_and_reject_print_json(registry_home: Path) -> None:
+    proposal = run(registry_home, "issue", *FLAGS, who="clerk").stdout.strip()
+    [done] = json.loads(run(registry_home, "approve", proposal, "--json", who="officer2").output)
+    assert (done["status"], done["act"], done["state"]) == ("done", "issue", "active") and len(done["number"]) == 18
+    run(registry_home, "suspend", done["number"])
+    reinstate = run(registry_home, "reinstate", done["number"], "--reason", "cleared", "--json").output
+    pending = json.loads(reinstate)
+    assert pending["status"] == "pending" and pending["proposal"]
+    rejected = json.loads(run(registry_home, "reject", str(pending["proposal"]), "--json", who="officer2").output)
+    assert rejected == {"proposal": pending["proposal"], "state": "rejected"}
