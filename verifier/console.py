@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
-from importlib import metadata
 
 import click
 
@@ -20,15 +19,11 @@ from keys.errors import Exit, PermitError, exit_code
 DISTRIBUTION = "permit-registry"
 
 
-def version() -> str:
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "0+unknown"
-
-
 def version_option(name: str):  # a click decorator
-    return click.version_option(version(), "--version", prog_name=name, message="%(prog)s %(version)s")
+    """--version: the installed distribution's version, looked up only when asked for (importlib.metadata is
+    not loaded by every run)."""
+    return click.version_option(None, "--version", package_name=DISTRIBUTION, prog_name=name,
+                                message="%(prog)s %(version)s")
 
 
 def iso(value: int | float | None) -> str | None:
