@@ -239,20 +239,25 @@ def _new_root_passphrases(count: int, token: TokenRef | None) -> list[bytes] | N
 
 @keys.command("retire")
 @click.argument("kid")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def keys_retire(home: Home, kid: str) -> None:
+def keys_retire(home: Home, kid: str, as_json: bool) -> None:
     """Stop signing with KID; what it signed in its window still verifies."""
     home.keys().retire(kid, now())
-    click.echo(f"key {kid} retired")
+    click.echo(json.dumps({"kid": kid, "state": "retired"}) if as_json else f"key {kid} retired")
 
 
 @keys.command("compromise")
 @click.argument("kid")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def keys_compromise(home: Home, kid: str) -> None:
+def keys_compromise(home: Home, kid: str, as_json: bool) -> None:
     """Mark KID compromised: every permit it signed is rejected once the trust list is published.
     Re-issue its cards with `registry reissue --key KID`."""
     home.keys().compromise(kid, now())
+    if as_json:
+        click.echo(json.dumps({"kid": kid, "state": "compromised"}))
+        return
     click.echo(f"key {kid} marked compromised; run `registry reissue --key {kid}` and `registry publish`")
 
 

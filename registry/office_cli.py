@@ -56,10 +56,15 @@ def json_output(f: Callable) -> Callable:
                         help="Print the outcome as one JSON object.")(f)
 
 
+def wants_json() -> bool:
+    """Whether the running command was given --json (json_output)."""
+    return bool(click.get_current_context().meta.get(JSON_OUTPUT))
+
+
 def report(outcome: Outcome, done: str) -> None:
     """A pending act prints its proposal id on stdout (for scripts) and explains on stderr; with --json, the
     outcome as one JSON object."""
-    if click.get_current_context().meta.get(JSON_OUTPUT):
+    if wants_json():
         echo_json(outcome.to_json())
         return
     if outcome.status == "pending":
@@ -230,6 +235,7 @@ record_death = _status_command("record-death", "Record the holder's death.")
 @click.command()
 @click.argument("numbers", nargs=-1)
 @note_option
+@json_output
 @click.pass_obj
 def expire(home: Home, numbers: tuple[str, ...], note: str | None) -> None:
     """Record the expiry of NUMBERS, or of every active permit past its card's validity."""
@@ -238,6 +244,9 @@ def expire(home: Home, numbers: tuple[str, ...], note: str | None) -> None:
         done = [office.transition(op, n, "expire", None, note).number for n in numbers]
     else:
         done = office.expire_all(op, note)
+    if wants_json():
+        echo_json({"expired": list(done)})
+        return
     click.echo(f"{len(done)} permit(s) recorded as expired")
 
 
@@ -281,11 +290,15 @@ def replace(home: Home, number: str, why: str, note: str | None, **fields: str |
 @click.command()
 @click.option("--key", "kid", required=True, help="Key id (hex) whose current cards are re-signed.")
 @note_option
+@json_output
 @click.pass_obj
 def reissue(home: Home, kid: str, note: str | None) -> None:
     """Re-sign every current card signed by KID with the active permit key (serial + 1)."""
     office, op = acting_office(home)
     count = office.reissue(op, kid, note)
+    if wants_json():
+        echo_json({"reissued": count, "key": office.signing().kid.hex()})
+        return
     click.echo(f"{count} card(s) re-issued with key {office.signing().kid.hex()}")
 
 

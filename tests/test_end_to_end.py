@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,9 +119,14 @@ def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
     kid = next(k["kid"] for k in json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
                if k["use"] == "permit" and k["state"] == "active")
     run("registry", "--home", str(home), "keys", "rotate")
-    run("registry", "--home", str(home), "keys", "compromise", kid)
-    run("registry", "--home", str(home), "reissue", "--key", kid)
-    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    listed = json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", k["not_before"]) for k in listed)  # ISO 8601
+    compromised = run("registry", "--home", str(home), "keys", "compromise", kid, "--json").stdout
+    assert json.loads(compromised) == {"kid": kid, "state": "compromised"}
+    reissued = json.loads(run("registry", "--home", str(home), "reissue", "--key", kid, "--json").stdout)
+    assert reissued["reissued"] == 2 and reissued["key"] != kid
+    published = json.loads(run("registry", "--home", str(home), "publish", "-o", str(pub), "--json").stdout)
+    assert published["trust_list_signed"] and published["timestamp_version"] >= 1
     run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "metadata" / "root.json"))
     for i, number in enumerate(numbers):
         assert verdict(cache, old[i])[1] in {"KEY_COMPROMISED", "SUPERSEDED"}
