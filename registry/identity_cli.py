@@ -31,12 +31,15 @@ def orgs_group() -> None:
               help="Identity checks allowed in any 60 seconds.")
 @click.option("--misses-per-day", type=click.IntRange(min=1), default=identity.DEFAULT_MISSES_PER_DAY,
               show_default=True, help="Non-matching answers allowed in any 24 hours (guessing runs out).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: name, limits, key.")
 @click.pass_obj
-def orgs_add(home: Home, name: str, per_minute: int, misses_per_day: int) -> None:
+def orgs_add(home: Home, name: str, per_minute: int, misses_per_day: int, as_json: bool) -> None:
     """Enrol NAME; prints its API key once (only a hash is kept)."""
     key = identity.enrol(_open(home), name, int(time.time()), per_minute, misses_per_day)
-    click.echo(key)
-    click.echo(f"organisation {name} enrolled; keep this key, it is not shown again", err=True)
+    click.echo(json.dumps({"name": name, "per_minute": per_minute, "misses_per_day": misses_per_day, "key": key},
+                          ensure_ascii=False) if as_json else key)
+    if not as_json:
+        click.echo(f"organisation {name} enrolled; keep this key, it is not shown again", err=True)
 
 
 @orgs_group.command("list")
@@ -56,11 +59,14 @@ def orgs_list(home: Home, as_json: bool) -> None:
 
 @orgs_group.command("revoke")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def orgs_revoke(home: Home, name: str) -> None:
+def orgs_revoke(home: Home, name: str, as_json: bool) -> None:
     """Revoke NAME's key (effective at its next call)."""
-    identity.revoke(_open(home), name, int(time.time()))
-    click.echo(f"organisation {name} revoked")
+    now = int(time.time())
+    identity.revoke(_open(home), name, now)
+    click.echo(json.dumps({"name": name, "revoked_at": iso(now)}, ensure_ascii=False) if as_json
+               else f"organisation {name} revoked")
 
 
 COMMANDS: list[click.Command] = [orgs_group]

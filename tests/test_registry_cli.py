@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -246,3 +247,20 @@ def test_approve_and_reject_print_json(registry_home: Path) -> None:
     assert pending["status"] == "pending" and pending["proposal"]
     rejected = json.loads(run(registry_home, "reject", str(pending["proposal"]), "--json", who="officer2").output)
     assert rejected == {"proposal": pending["proposal"], "state": "rejected"}
+
+
+def test_operators_and_orgs_print_json_with_iso_times(registry_home: Path) -> None:
+    iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    added = json.loads(run(registry_home, "operators", "add", "--name", "dora", "--role", "clerk", "--person",
+                           "S-0777", "--json", who="admin").output)
+    assert (added["name"], added["role"], added["person"]) == ("dora", "clerk", "S-0777") and added["token"]
+    listed = json.loads(run(registry_home, "operators", "list", "--json").output)
+    assert all(iso.fullmatch(op["created_at"]) for op in listed) and "dora" in {op["name"] for op in listed}
+    revoked = json.loads(run(registry_home, "operators", "revoke", "dora", "--json", who="admin").output)
+    assert revoked == {"name": "dora", "state": "revoked"}
+    org = json.loads(run(registry_home, "orgs", "add", "--name", "Rail", "--json", who="admin").output)
+    assert org["name"] == "Rail" and org["key"] and org["per_minute"] >= 1
+    [row] = [json.loads(line) for line in run(registry_home, "orgs", "list", "--json").output.splitlines()]
+    assert row["name"] == "Rail" and iso.fullmatch(row["created_at"]) and row["revoked_at"] is None
+    gone = json.loads(run(registry_home, "orgs", "revoke", "Rail", "--json", who="admin").output)
+    assert gone["name"] == "Rail" and iso.fullmatch(gone["revoked_at"])

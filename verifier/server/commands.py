@@ -82,7 +82,8 @@ def orgs_add(name: str, sector: str, rate: float | None, as_json: bool) -> None:
                                  f"{', '.join(sorted(sectors))}", param_hint="--sector")
     key = orgs.add_org(orgs.connect(_cache_dir()), name, sector, int(time.time()), rate)
     click.echo(json.dumps({"name": name, "sector": sector, "key": key}, ensure_ascii=False) if as_json else key)
-    click.echo(f"organisation {name} ({sector}) added; keep this key, it is not shown again", err=True)
+    if not as_json:
+        click.echo(f"organisation {name} ({sector}) added; keep this key, it is not shown again", err=True)
 
 
 @orgs_group.command("list")
