@@ -324,11 +324,15 @@ _CARD_OPTION = click.option("--card", "serial", type=int, help="Card serial (def
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file, .png or .svg.")
 @_CARD_OPTION
+@json_output
 @click.pass_obj
 def qr(home: Home, number: str, out: Path, serial: int | None) -> None:
     """Render the QR code of a permit's card."""
     permit, card = _card_row(home, number, serial)
     write_atomic(out, render_file(payload_text(card["payload"]), out))
+    if wants_json():
+        echo_json({"number": permit["number"], "card": card["serial"], "out": str(out)})
+        return
     click.echo(f"card {card['serial']} of permit {permit['number']} written to {out}")
 
 

@@ -264,3 +264,11 @@ def test_operators_and_orgs_print_json_with_iso_times(registry_home: Path) -> No
     assert row["name"] == "Rail" and iso.fullmatch(row["created_at"]) and row["revoked_at"] is None
     gone = json.loads(run(registry_home, "orgs", "revoke", "Rail", "--json", who="admin").output)
     assert gone["name"] == "Rail" and iso.fullmatch(gone["revoked_at"])
+
+
+def test_qr_and_card_print_json(registry_home: Path, tmp_path: Path) -> None:
+    n = approved(registry_home, "issue", *FLAGS)
+    qr = json.loads(run(registry_home, "qr", n, "-o", str(tmp_path / "q.png"), "--json").output)
+    assert qr == {"number": n, "card": 1, "out": str(tmp_path / "q.png")} and (tmp_path / "q.png").stat().st_size
+    card = json.loads(run(registry_home, "card", n, "-o", str(tmp_path / "c.png"), "--json").output)
+    assert card == {"number": n, "card": 1, "out": str(tmp_path / "c.png"), "void": False}
