@@ -208,9 +208,10 @@ def test_import_reports_bad_rows_and_is_idempotent(registry_home: Path, tmp_path
     assert "importing" in proc.stderr
     rows[2]["birth_date"], rows[4]["surname"] = "1988-08-08", "Lee"
     _write_csv(tmp_path / "in.csv", rows)
-    proc = registry(registry_home, "import", str(tmp_path / "in.csv"))
+    proc = registry(registry_home, "import", str(tmp_path / "in.csv"), "--json")
     assert proc.returncode == 0, proc.stderr
-    assert "proposed 2, already issued 4, refused 0" in proc.stdout  # the pending ones count as done
+    summary = json.loads(proc.stdout)  # the pending ones count as done
+    assert (summary["proposed"], summary["already_issued"], summary["refused"]) == (2, 4, []) and summary["batch"]
     _approve_batches(registry_home)
     assert len(json.loads(run(registry_home, "list", "--json").output)) == 6
     assert "proposed 0, already issued 6" in registry(registry_home, "import", str(tmp_path / "in.csv")).stdout
