@@ -115,9 +115,11 @@ def _root_tokens(module: str | None, labels: tuple[str, ...], count: int) -> lis
 @click.option("--root-token", "root_token_labels", multiple=True, help="Generate root key i inside its officer's "
               "own token (repeat once per root key; PIN from $PERMIT_REGISTRY_PKCS11_PIN_<LABEL>).")
 @click.option("--pkcs11-module", help="The token's PKCS#11 module (.so); default $PERMIT_REGISTRY_PKCS11_MODULE.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
 def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, root_threshold: int,
-         token_label: str | None, root_token_labels: tuple[str, ...], pkcs11_module: str | None) -> None:
+         token_label: str | None, root_token_labels: tuple[str, ...], pkcs11_module: str | None,
+         as_json: bool) -> None:
     """Create the registry home: configuration, root keys (TUF root version 1), the timestamp key, first
     issuing keys and the permit store."""
     if "{id}" not in status_uri:
@@ -144,6 +146,11 @@ def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, 
     store._root_passphrase = (lambda n, kid: roots[n - 1]) if roots else None
     warn_lone_root(root_keys, root_threshold)
     root = ensure_repository(home, Repository(home.path / "published" / METADATA_DIR), now())
+    if as_json:
+        click.echo(json.dumps({"home": str(home.path), "root_version": root.signed.version, "root_keys": root_keys,
+                               "root_threshold": root_threshold,
+                               "permit_key": store.active(KeyUse.PERMIT).kid.hex()}))
+        return
     click.echo(f"registry home {home.path} created; {root_threshold}-of-{root_keys} root (TUF root version "
                f"{root.signed.version}), permit key {store.active(KeyUse.PERMIT).kid.hex()}")
 
@@ -192,9 +199,10 @@ def keys_list(home: Home, as_json: bool) -> None:
 @click.option("--root-token", "root_token_labels", multiple=True, help="With --use root: new root key i in "
               "its officer's own token (repeat once per new root key).")
 @click.option("--pkcs11-module", help="The tokens' PKCS#11 module; default $PERMIT_REGISTRY_PKCS11_MODULE.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: use, kid (or root_version).")
 @click.pass_obj
 def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_threshold: int | None,
-                root_token_labels: tuple[str, ...], pkcs11_module: str | None) -> None:
+                root_token_labels: tuple[str, ...], pkcs11_module: str | None, as_json: bool) -> None:
     """Generate a new active key; the previous one is retired. Publish afterwards.
 
     `--use root` is a root ceremony: the next TUF root version, signed by the current root threshold
@@ -212,15 +220,25 @@ def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_thre
         passes = None if tokens else _new_root_passphrases(count, store.token)
         metadata = rotate_root(home, repo, now(), count, threshold, passes, tokens)
         warn_lone_root(count, threshold)
+        if as_json:
+            click.echo(json.dumps({"use": "root", "root_version": metadata.signed.version, "root_keys": count,
+                                   "root_threshold": threshold}))
+            return
         click.echo(f"root version {metadata.signed.version}: {threshold}-of-{count} new root keys, signed by the "
                    "old and the new threshold; run `registry publish` so verifiers follow it")
         return
     if use == "timestamp":
         key, metadata = rotate_timestamp(home, repo, now())
+        if as_json:
+            click.echo(json.dumps({"use": "timestamp", "kid": key.kid.hex(), "root_version": metadata.signed.version}))
+            return
         click.echo(f"new timestamp key {key.kid.hex()} named in root version {metadata.signed.version}; "
                    "run `registry publish`")
         return
     key = home.keys().rotate(KeyUse(use), now(), algorithms.algorithm_id(alg))
+    if as_json:
+        click.echo(json.dumps({"use": use, "kid": key.kid.hex()}))
+        return
     click.echo(f"new {use} key {key.kid.hex()} is active; run `registry publish` so verifiers learn it")
 
 

@@ -109,7 +109,8 @@ def test_key_rotation_keeps_old_permits_valid(office: tuple[Path, Path, Path], t
 
 def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
     home, pub, cache = tmp_path / "home", tmp_path / "pub", tmp_path / "cache"
-    run("registry", "--home", str(home), "init")
+    made = json.loads(run("registry", "--home", str(home), "init", "--json").stdout)
+    assert made["root_version"] == 1 and made["root_threshold"] == 1 and len(made["permit_key"]) == 16
     numbers = [run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / name)).stdout.strip()
                for name in ("smith-john.json", "muller-anna.json")]
     old = []
@@ -118,7 +119,8 @@ def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
         run("registry", "--home", str(home), "qr", number, "-o", str(old[-1]))
     kid = next(k["kid"] for k in json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
                if k["use"] == "permit" and k["state"] == "active")
-    run("registry", "--home", str(home), "keys", "rotate")
+    rotated = json.loads(run("registry", "--home", str(home), "keys", "rotate", "--json").stdout)
+    assert rotated["use"] == "permit" and rotated["kid"] != kid
     listed = json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", k["not_before"]) for k in listed)  # ISO 8601
     compromised = run("registry", "--home", str(home), "keys", "compromise", kid, "--json").stdout
