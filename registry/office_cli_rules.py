@@ -161,6 +161,7 @@ def presence_record(home: Home, number: str, year: int, days: int, note: str | N
 @presence.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @note_option
+@json_output
 @click.pass_obj
 def presence_import(home: Home, csv_file: Path, note: str | None) -> None:
     """Days present per permit and year from a CSV of stays (columns number, entry, exit; an empty exit is a
@@ -171,6 +172,9 @@ def presence_import(home: Home, csv_file: Path, note: str | None) -> None:
         raise click.FileError(str(csv_file), str(exc)) from None
     office, op = acting_office(home)
     count = office.import_presence(op, text, f"import:{csv_file.name}", note)
+    if click.get_current_context().meta.get(JSON_OUTPUT):
+        echo_json({"recorded": count})
+        return
     click.echo(f"{count} yearly figure(s) recorded")
 
 

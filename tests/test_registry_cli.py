@@ -273,3 +273,10 @@ def test_qr_and_card_print_json(registry_home: Path, tmp_path: Path) -> None:
     assert qr == {"number": n, "card": 1, "out": str(tmp_path / "q.png")} and (tmp_path / "q.png").stat().st_size
     card = json.loads(run(registry_home, "card", n, "-o", str(tmp_path / "c.png"), "--json").output)
     assert card == {"number": n, "card": 1, "out": str(tmp_path / "c.png"), "void": False}
+
+
+def test_presence_import_prints_json(registry_home: Path, tmp_path: Path) -> None:
+    n = approved(registry_home, "issue", *FLAGS)
+    (tmp_path / "stays.csv").write_text(f"number,entry,exit\n{n},2025-03-01,2025-03-10\n", encoding="utf-8")
+    out = run(registry_home, "presence", "import", str(tmp_path / "stays.csv"), "--json").output
+    assert json.loads(out) == {"recorded": 1}
