@@ -135,6 +135,8 @@ class PermitError(Exception):
             self.reason = reason
         if cause is not None:
             self.cause = cause
+        elif reason is Reason.USAGE:  # a usage reason given at the raise is a usage fault unless said otherwise
+            self.cause = Cause.USAGE
 
     @property
     def message(self) -> str:

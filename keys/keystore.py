@@ -86,17 +86,15 @@ class KeyStore:
         check_passphrase(passphrase)
         if not 1 <= root_threshold <= root_keys:
             raise KeyStoreError(f"a root threshold of {root_threshold} needs between 1 and {root_keys} keys",
-                                Reason.USAGE, cause=Cause.USAGE)
+                                Reason.USAGE)
         directory = home / "keys"
         if (directory / "keys.json").exists():
             raise KeyStoreError(f"a key store already exists at {directory}; refusing to overwrite it",
                                 cause=Cause.CONFLICT)
         if token is not None and alg != ES256:
-            raise KeyStoreError("keys in a PKCS#11 token are ES256 (P-256); drop --alg", Reason.USAGE,
-                                cause=Cause.USAGE)
+            raise KeyStoreError("keys in a PKCS#11 token are ES256 (P-256); drop --alg", Reason.USAGE)
         if root_tokens is not None and len(root_tokens) != root_keys:
-            raise KeyStoreError(f"{root_keys} root keys need {root_keys} tokens, got {len(root_tokens)}", Reason.USAGE,
-                                cause=Cause.USAGE)
+            raise KeyStoreError(f"{root_keys} root keys need {root_keys} tokens, got {len(root_tokens)}", Reason.USAGE)
         passes = _root_passes(root_keys, passphrase, root_passphrases, token if root_tokens is None else root_tokens[0])
         directory.mkdir(parents=True, exist_ok=True)
         directory.chmod(0o700)
@@ -227,7 +225,7 @@ class KeyStore:
         token = token or self.token
         if token is not None:
             if alg != ES256:
-                raise KeyStoreError("keys in a PKCS#11 token are ES256 (P-256)", Reason.USAGE, cause=Cause.USAGE)
+                raise KeyStoreError("keys in a PKCS#11 token are ES256 (P-256)", Reason.USAGE)
             kid, signer = pkcs11.generate(token)
             self._where[kid.hex()] = {"pkcs11": token.to_json()}
             public = signer.public_key()
@@ -274,11 +272,9 @@ class KeyStore:
         """Generate the next root keys (in their officers' files or tokens), pending until the root version
         naming them is written."""
         if not 1 <= threshold <= count:
-            raise KeyStoreError(f"a root threshold of {threshold} needs between 1 and {count} keys", Reason.USAGE,
-                                cause=Cause.USAGE)
+            raise KeyStoreError(f"a root threshold of {threshold} needs between 1 and {count} keys", Reason.USAGE)
         if tokens is not None and len(tokens) != count:
-            raise KeyStoreError(f"{count} root keys need {count} tokens, got {len(tokens)}", Reason.USAGE,
-                                cause=Cause.USAGE)
+            raise KeyStoreError(f"{count} root keys need {count} tokens, got {len(tokens)}", Reason.USAGE)
         passes = _root_passes(count, None, passphrases, self.token if tokens is None else tokens[0])
         self.pending_roots = [self._new_key(alg if t is None else ES256, KeyUse.PERMIT, now, p, t)
                               for p, t in zip(passes, tokens or [self.token] * count, strict=True)]
