@@ -292,3 +292,17 @@ def test_registry_without_a_home_is_a_usage_error() -> None:
     proc = subprocess.run([sys.executable, "-m", "registry.console", "list"], capture_output=True, text=True,
                           timeout=60, cwd=ROOT, env=env)
     assert proc.returncode == 3 and "--home" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_without_the_server_extra_names_it(tmp_path: Path) -> None:
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('flask', 'gunicorn', 'werkzeug'):\n"
+            "            raise ModuleNotFoundError('blocked', name=name)\n"
+            "sys.meta_path.insert(0, Block())\n"
+            f"sys.argv = ['verifier', '--cache', {str(tmp_path)!r}, 'serve']\n"
+            "from verifier.cli import main\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 4 and "permit-registry[server]" in proc.stderr and "Traceback" not in proc.stderr

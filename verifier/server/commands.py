@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from verifier.console import iso, time_option_value
 from verifier.server import orgs
 from verifier.server.sectors import load_policy, policy_path
@@ -34,7 +34,7 @@ def serve(host: str, port: int, workers: int) -> None:
         from verifier.server.app import create_app
     except ImportError:
         raise PermitError("serving needs the server extra: pip install 'permit-registry[server]'",
-                          Reason.USAGE) from None
+                          Reason.USAGE, cause=Cause.CONFIG) from None
     cache_dir = _cache_dir()
     bare = os.environ.get("PERMIT_VERIFIER_BENCH_BARE") == "1"  # benchmarks only: adds POST /v1/bare
 
