@@ -1,13 +1,71 @@
-"""The project's errors: one small hierarchy, each error carrying a reason code.
+"""The project's errors: one small hierarchy, each error carrying a reason code and a cause.
 
-Grouped by cause, as the verifier reports them: the input's format, its signature, the trust placed
-in keys and lists, and (from the status lists) the permit's current status. Every failure a caller can
-meet is a `PermitError`; nothing else escapes the public entry points.
+The reason (`Reason`) is the precise, stable code integrators script against. The cause (`Cause`) is what
+kind of fault it is, and it alone decides how an adapter answers it: the exit code of both command lines
+(`EXIT_CODES`) and the HTTP status of both services (`HTTP_STATUS`). A class gives the usual cause of
+its errors; a raise that is of another kind says so (`cause=`). Every failure a caller can meet is a
+`PermitError`; nothing else escapes the public entry points.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+
+
+class Cause(StrEnum):
+    """What kind of fault an error is (the adapters' one classification)."""
+
+    FORMAT = "format"  # the input given (a file, a field, a payload) is not well-formed or not acceptable
+    USAGE = "usage"  # the command or request itself is wrong (an option, a combination of them)
+    TRUST = "trust"  # keys, signatures, trust lists, TUF metadata, the log: trust material refused or missing
+    STATUS = "status"  # status lists missing or stale where they were required
+    STORAGE = "storage"  # a file or database cannot be read or written (disk full, corrupt)
+    BUSY = "busy"  # a shared resource is held by another writer: nothing was changed, try again
+    CONFIG = "config"  # the installation: missing extra, key store, passphrase, token, policy file
+    NOT_FOUND = "not-found"  # the thing named does not exist
+    CONFLICT = "conflict"  # the current state or a rule forbids it (already exists, already decided)
+    FORBIDDEN = "forbidden"  # the caller is not allowed to (role, missing or revoked credentials)
+
+
+class Exit(IntEnum):
+    """Exit codes of both command lines: 0-2 only for verdicts (`verifier check`), 3-5 for errors."""
+
+    VALID = 0  # also: any other command that succeeded
+    INVALID = 1
+    INDETERMINATE = 2
+    USAGE = 3  # the command line is wrong: an option, a file that does not exist, input not acceptable
+    OPERATIONAL = 4  # the tool cannot work: broken cache or store, I/O, configuration, trust material
+    REFUSED = 5  # the register refused: a rule, the current state, the operator's rights
+
+
+# The one exit-code table: every error of either command line exits by its cause.
+EXIT_CODES: dict[Cause, Exit] = {
+    Cause.FORMAT: Exit.USAGE,
+    Cause.USAGE: Exit.USAGE,
+    Cause.NOT_FOUND: Exit.USAGE,
+    Cause.TRUST: Exit.OPERATIONAL,
+    Cause.STATUS: Exit.OPERATIONAL,
+    Cause.STORAGE: Exit.OPERATIONAL,
+    Cause.BUSY: Exit.OPERATIONAL,
+    Cause.CONFIG: Exit.OPERATIONAL,
+    Cause.CONFLICT: Exit.REFUSED,
+    Cause.FORBIDDEN: Exit.REFUSED,
+}
+
+# The one HTTP table: every error of either service answers with its cause's status (the problem helper
+# may add a header, e.g. Retry-After on a busy store, never change the status).
+HTTP_STATUS: dict[Cause, int] = {
+    Cause.FORMAT: 422,
+    Cause.USAGE: 422,
+    Cause.NOT_FOUND: 404,
+    Cause.CONFLICT: 409,
+    Cause.FORBIDDEN: 403,
+    Cause.TRUST: 503,
+    Cause.STATUS: 503,
+    Cause.STORAGE: 500,
+    Cause.BUSY: 503,
+    Cause.CONFIG: 503,
+}
 
 
 class Reason(StrEnum):
@@ -66,14 +124,20 @@ class Reason(StrEnum):
 
 
 class PermitError(Exception):
-    """Base of every error this project raises on purpose. `reason` says what went wrong."""
+    """Base of every error this project raises on purpose. `reason` says what went wrong, `cause` what
+    kind of fault it is (the exit code and the HTTP status follow from it alone)."""
 
     reason: Reason = Reason.MALFORMED
+    cause: Cause = Cause.FORMAT
 
-    def __init__(self, message: str, reason: Reason | None = None) -> None:
+    def __init__(self, message: str, reason: Reason | None = None, cause: Cause | None = None) -> None:
         super().__init__(message)
         if reason is not None:
             self.reason = reason
+        if cause is not None:
+            self.cause = cause
+        elif reason is Reason.USAGE:  # a usage reason given at the raise is a usage fault unless said otherwise
+            self.cause = Cause.USAGE
 
     @property
     def message(self) -> str:
@@ -84,24 +148,28 @@ class FormatError(PermitError):
     """The bytes or text are not a well-formed permit, envelope or list."""
 
     reason = Reason.MALFORMED
+    cause = Cause.FORMAT
 
 
 class SignatureError(PermitError):
     """A signature does not verify with the key it names."""
 
     reason = Reason.BAD_SIGNATURE
+    cause = Cause.TRUST
 
 
 class TrustError(PermitError):
     """A key or a trust list is unknown, not valid for this use, stale, rolled back or compromised."""
 
     reason = Reason.UNKNOWN_KEY
+    cause = Cause.TRUST
 
 
 class StatusError(PermitError):
     """A status list is missing, stale, or says the permit is not in good standing."""
 
     reason = Reason.STATUS_UNKNOWN
+    cause = Cause.STATUS
 
 
 class SyncError(PermitError):
@@ -109,12 +177,15 @@ class SyncError(PermitError):
     The cache keeps what it held."""
 
     reason = Reason.SYNC_INVALID
+    cause = Cause.TRUST
 
 
 class KeyStoreError(PermitError):
-    """The issuer's key store cannot be read or written (wrong passphrase, missing key, bad state)."""
+    """The issuer's key store cannot be used (wrong passphrase, missing key or token): a configuration
+    fault; a key file that cannot be read or written says cause STORAGE, a refused key change CONFLICT."""
 
     reason = Reason.KEY_STORE
+    cause = Cause.CONFIG
 
 
 class LogError(PermitError):
@@ -122,6 +193,7 @@ class LogError(PermitError):
     signed by the pinned log key (LOG_BAD_SIGNATURE), or a proof does not verify (LOG_PROOF_INVALID)."""
 
     reason = Reason.LOG_MALFORMED
+    cause = Cause.TRUST
 
 
 class LogForkError(LogError):
@@ -129,3 +201,21 @@ class LogForkError(LogError):
     (a split view or rewritten history was shown to this client)."""
 
     reason = Reason.LOG_INCONSISTENT
+
+
+class StorageError(PermitError):
+    """A file or database cannot be read or written (I/O error, disk full, corrupt content). Nothing
+    half-written is left behind by the writers that raise it."""
+
+    reason = Reason.STORE
+    cause = Cause.STORAGE
+
+
+def exit_code(exc: PermitError) -> int:
+    """The exit code of an error (the one table, by cause)."""
+    return int(EXIT_CODES[exc.cause])
+
+
+def http_status(exc: PermitError) -> int:
+    """The HTTP status of an error (the one table, by cause)."""
+    return HTTP_STATUS[exc.cause]

@@ -8,17 +8,20 @@ import os
 import tempfile
 from pathlib import Path
 
-from keys.errors import KeyStoreError
+from keys.errors import KeyStoreError, StorageError
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never a part.
 
     The bytes go to a temporary file in the same directory, are flushed to disk, and replace the
-    target in one rename. A full disk or a read-only directory raises KeyStoreError naming the path.
+    target in one rename. A full disk or a read-only directory raises StorageError naming the path.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {_why(exc)}; nothing was changed") from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -30,8 +33,11 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        what = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
-        raise KeyStoreError(f"cannot write {path}: {what}; nothing was changed") from None
+        raise StorageError(f"cannot write {path}: {_why(exc)}; nothing was changed") from None
+
+
+def _why(exc: OSError) -> str:
+    return "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
 
 
 def fsync_dir(directory: Path) -> None:

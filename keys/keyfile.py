@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from keys.errors import KeyStoreError, Reason
+from keys.errors import Cause, KeyStoreError, Reason
 
 FORMAT = "permit-registry-key/1"
 ITERATIONS = 600_000  # OWASP 2023 minimum for PBKDF2-HMAC-SHA256
@@ -32,7 +32,8 @@ _MAX_ITERATIONS = 10_000_000
 
 def check_passphrase(passphrase: bytes) -> None:
     if len(passphrase.decode("utf-8", "replace")) < MIN_PASSPHRASE:
-        raise KeyStoreError(f"the passphrase must have at least {MIN_PASSPHRASE} characters", Reason.BAD_PASSPHRASE)
+        raise KeyStoreError(f"the passphrase must have at least {MIN_PASSPHRASE} characters", Reason.BAD_PASSPHRASE,
+                            cause=Cause.USAGE)
 
 
 def _kek(passphrase: bytes, salt: bytes, iterations: int) -> bytes:
@@ -67,32 +68,33 @@ def decrypt(data: bytes, kid: bytes, passphrase: bytes, name: str) -> bytes:
     """The PKCS#8 DER inside a key file; each kind of failure is a KeyStoreError saying which."""
     stripped = data.strip()
     if not stripped:
-        raise KeyStoreError(f"key file {name} is empty (truncated)")
+        raise KeyStoreError(f"key file {name} is empty (truncated)", cause=Cause.STORAGE)
     if b"-----BEGIN PRIVATE KEY-----" in stripped or b"-----BEGIN EC PRIVATE KEY-----" in stripped:
         raise KeyStoreError(f"key file {name} is unencrypted: the private key lies in the clear; "
-                            "treat it as exposed, rotate it and delete the file")
+                            "treat it as exposed, rotate it and delete the file", cause=Cause.STORAGE)
     try:
         body = json.loads(stripped)
     except (ValueError, UnicodeDecodeError) as exc:
         ends_early = isinstance(exc, json.JSONDecodeError) and exc.pos >= len(stripped.decode("utf-8", "replace")) - 1
         what = "truncated" if stripped.startswith(b"{") and ends_early else "corrupt (not a key file)"
-        raise KeyStoreError(f"key file {name} is {what}") from None
+        raise KeyStoreError(f"key file {name} is {what}", cause=Cause.STORAGE) from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise KeyStoreError(f"key file {name} is corrupt: not a {FORMAT} file")
+        raise KeyStoreError(f"key file {name} is corrupt: not a {FORMAT} file", cause=Cause.STORAGE)
     checksum = body.pop("checksum", None)
     if checksum != _checksum(body):
-        raise KeyStoreError(f"key file {name} is corrupt: its checksum does not match its content")
+        raise KeyStoreError(f"key file {name} is corrupt: its checksum does not match its content", cause=Cause.STORAGE)
     try:
         if body["kid"] != kid.hex():
-            raise KeyStoreError(f"key file {name} holds key {body['kid']}, not {kid.hex()}")
+            raise KeyStoreError(f"key file {name} holds key {body['kid']}, not {kid.hex()}", cause=Cause.STORAGE)
         iterations = int(body["kdf"]["iterations"])
         if body["kdf"]["name"] != "pbkdf2-sha256" or not MIN_ITERATIONS <= iterations <= _MAX_ITERATIONS:
-            raise KeyStoreError(f"key file {name} uses a key derivation weaker than required")
+            raise KeyStoreError(f"key file {name} uses a key derivation weaker than required", cause=Cause.STORAGE)
         salt = base64.b64decode(body["kdf"]["salt"], validate=True)
         nonce = base64.b64decode(body["cipher"]["nonce"], validate=True)
         ciphertext = base64.b64decode(body["ciphertext"], validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error):
-        raise KeyStoreError(f"key file {name} is corrupt: a field is missing or malformed") from None
+        raise KeyStoreError(f"key file {name} is corrupt: a field is missing or malformed",
+                            cause=Cause.STORAGE) from None
     try:
         return AESGCM(_kek(passphrase, salt, iterations)).decrypt(nonce, ciphertext, kid)
     except InvalidTag:
@@ -110,4 +112,5 @@ def decrypt_key(data: bytes, kid: bytes, passphrase: bytes, name: str) -> object
     try:
         return serialization.load_der_private_key(der, password=None)
     except ValueError:
-        raise KeyStoreError(f"key file {name} decrypted to something that is not a private key") from None
+        raise KeyStoreError(f"key file {name} decrypted to something that is not a private key",
+                            cause=Cause.STORAGE) from None

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 
 from keys import algorithms, keyfile, pkcs11
 from keys.algorithms import ES256, PrivateKey
-from keys.errors import KeyStoreError, Reason
+from keys.errors import Cause, KeyStoreError, Reason
 from keys.files import write_atomic
 from keys.keyfile import MIN_PASSPHRASE, check_passphrase
 from keys.trustlist import KeyState, KeyUse, TrustedKey
@@ -73,7 +73,7 @@ class KeyStore:
                            [*roots, *data.get("timestamp", []), *data["keys"], *pending.get("roots", []),
                             *([pending["timestamp"]] if pending.get("timestamp") else [])]}
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise KeyStoreError(f"key store metadata {meta} is unreadable: {exc}") from None
+            raise KeyStoreError(f"key store metadata {meta} is unreadable: {exc}", cause=Cause.STORAGE) from None
 
     @classmethod
     def create(cls, home: Path, passphrase: bytes, now: int, alg: int = ES256, *, root_keys: int = 1,
@@ -89,7 +89,8 @@ class KeyStore:
                                 Reason.USAGE)
         directory = home / "keys"
         if (directory / "keys.json").exists():
-            raise KeyStoreError(f"a key store already exists at {directory}; refusing to overwrite it")
+            raise KeyStoreError(f"a key store already exists at {directory}; refusing to overwrite it",
+                                cause=Cause.CONFLICT)
         if token is not None and alg != ES256:
             raise KeyStoreError("keys in a PKCS#11 token are ES256 (P-256); drop --alg", Reason.USAGE)
         if root_tokens is not None and len(root_tokens) != root_keys:
@@ -115,7 +116,7 @@ class KeyStore:
     def find(self, kid_hex: str) -> TrustedKey:
         matches = [k for k in self.keys if k.kid.hex() == kid_hex.lower()]
         if not matches:
-            raise KeyStoreError(f"no issuing key with kid {kid_hex}")
+            raise KeyStoreError(f"no issuing key with kid {kid_hex}", cause=Cause.NOT_FOUND)
         return matches[0]
 
     def active(self, use: KeyUse) -> TrustedKey:
@@ -152,7 +153,7 @@ class KeyStore:
         else:
             signer = self._load_file(key, where["file"], passphrase or self._passphrase_source)
         if algorithms.key_id(signer.public_key()) != key.kid:
-            raise KeyStoreError(f"the private key found for {key.kid.hex()} is another key")
+            raise KeyStoreError(f"the private key found for {key.kid.hex()} is another key", cause=Cause.STORAGE)
         self._private[key.kid] = signer
         return signer
 
@@ -161,7 +162,7 @@ class KeyStore:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise KeyStoreError(f"cannot read private key {path}: {exc.strerror}") from None
+            raise KeyStoreError(f"cannot read private key {path}: {exc.strerror}", cause=Cause.STORAGE) from None
         if name.endswith(".pem") and b"ENCRYPTED PRIVATE KEY" in data:  # a store from before key files v1
             try:
                 loaded = serialization.load_pem_private_key(data, password=passphrase())
@@ -303,7 +304,8 @@ class KeyStore:
         key = self.find(kid_hex)
         actives = [k for k in self.keys if k.use is key.use and k.state is KeyState.ACTIVE]
         if actives == [key]:
-            raise KeyStoreError(f"{kid_hex} is the only active {key.use.value} key: rotate instead of retiring it")
+            raise KeyStoreError(f"{kid_hex} is the only active {key.use.value} key: rotate instead of retiring it",
+                                cause=Cause.CONFLICT)
         return self._transition(key, KeyState.RETIRED, now)
 
     def compromise(self, kid_hex: str, now: int) -> TrustedKey:
@@ -311,7 +313,8 @@ class KeyStore:
 
     def _transition(self, key: TrustedKey, state: KeyState, now: int) -> TrustedKey:
         if state not in _TRANSITIONS[key.state]:
-            raise KeyStoreError(f"key {key.kid.hex()} is {key.state.value}; it cannot become {state.value}")
+            raise KeyStoreError(f"key {key.kid.hex()} is {key.state.value}; it cannot become {state.value}",
+                                cause=Cause.CONFLICT)
         self.check_passphrase()
         not_after = now if key.not_after is None or key.not_after > now else key.not_after
         updated = replace(key, state=state, not_after=not_after)

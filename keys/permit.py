@@ -122,6 +122,12 @@ def _utc(ts: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
+def looks_like_payload(text: str) -> bool:
+    """Whether text reads as a permit payload of some version (PR1:..., PR2:...): what `verifier check`
+    takes for scanner text rather than a file name."""
+    return bool(_OTHER_VERSION.match(text.strip().upper()))
+
+
 def parse_text(text: str) -> Sign1:
     """Untrusted scanner or QR text -> COSE_Sign1. Raises FormatError (reason MALFORMED or UNSUPPORTED_VERSION)."""
     if not isinstance(text, str):

@@ -17,6 +17,7 @@ from keys.ops import LOG_FORMATS, gunicorn_logconfig, prepare_multiprocess, work
 from keys.trustlist import KeyUse
 from registry import store
 from registry.home import Home
+from verifier.console import iso
 
 
 def _now() -> int:
@@ -86,8 +87,9 @@ def operators() -> None:
 @click.option("--role", required=True, type=click.Choice(["clerk", "officer", "admin"]))
 @click.option("--person", required=True, help="The staff number of the person behind the account: one active "
               "account per person.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: name, role, person, token.")
 @click.pass_obj
-def operators_add(home: Home, name: str, role: str, person: str) -> None:
+def operators_add(home: Home, name: str, role: str, person: str, as_json: bool) -> None:
     """Add an operator and print its token. The token is shown this once; only its hash is kept. Needs an
     admin's token, except for the registry's first operator (an admin)."""
     from registry.office.operators import add_operator
@@ -95,6 +97,9 @@ def operators_add(home: Home, name: str, role: str, person: str) -> None:
 
     db = _open(home)
     added, token = add_operator(db, name, role, person, _now(), current_operator(db, required=False))
+    if as_json:
+        click.echo(json.dumps({"name": added.name, "role": added.role.value, "person": person, "token": token}))
+        return
     click.echo(f"operator {added.name} ({added.role.value}) added; its token (shown once, keep it secret):",
                err=True)
     click.echo(token)
@@ -108,28 +113,29 @@ def operators_list(home: Home, include_revoked: bool, as_json: bool) -> None:
     """Operators: name, role, when created and by whom (never their tokens)."""
     from registry.office.operators import list_operators
 
-    found = list_operators(_open(home), include_revoked)
+    found = [{**op, "created_at": iso(op["created_at"]), "revoked_at": iso(op["revoked_at"])}
+             for op in list_operators(_open(home), include_revoked)]
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
     for op in found:
-        when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(op["created_at"]))
-        revoked = f"  revoked {time.strftime('%Y-%m-%d', time.gmtime(op['revoked_at']))}" if op["revoked_at"] else ""
-        click.echo(f"{op['name']:24} {op['role']:8} person {op['person']:12} created {when} by "
+        revoked = f"  revoked {op['revoked_at']}" if op["revoked_at"] else ""
+        click.echo(f"{op['name']:24} {op['role']:8} person {op['person']:12} created {op['created_at']} by "
                    f"{op['created_by']}{revoked}")
 
 
 @operators.command("revoke")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def operators_revoke(home: Home, name: str) -> None:
+def operators_revoke(home: Home, name: str, as_json: bool) -> None:
     """Revoke NAME's token at once (the record stays, for the audit trail). Needs an admin's token."""
     from registry.office.operators import revoke_operator
     from registry.office_auth import current_operator
 
     db = _open(home)
     revoke_operator(db, name, _now(), current_operator(db))  # type: ignore[arg-type]
-    click.echo(f"operator {name} revoked")
+    click.echo(json.dumps({"name": name, "state": "revoked"}) if as_json else f"operator {name} revoked")
 
 
 COMMANDS: list[click.Command] = [serve, operators]

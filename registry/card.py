@@ -27,6 +27,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from keys.errors import Cause
 from keys.permit import Permit
 from registry import card_text
 from registry.qr import QUIET_ZONE, RenderError, make_qr
@@ -454,9 +455,10 @@ def _photo_placeholder(size: tuple[int, int]) -> Image.Image:
 def _load_photo(data: bytes, box: tuple[int, int] | None = None) -> Image.Image:
     """Untrusted photo bytes -> RGB image (at least twice `box` when it is that big). Raises RenderError."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise RenderError("the photo must be bytes")
+        raise RenderError("the photo must be bytes", cause=Cause.FORMAT)
     if len(data) > MAX_PHOTO_BYTES:
-        raise RenderError(f"the photo is {len(data)} bytes, more than {MAX_PHOTO_BYTES} ({MAX_PHOTO_BYTES >> 20} MiB)")
+        raise RenderError(f"the photo is {len(data)} bytes, more than {MAX_PHOTO_BYTES} ({MAX_PHOTO_BYTES >> 20} MiB)",
+                          cause=Cause.FORMAT)
     if not len(data):
         raise RenderError("the photo is empty")
     try:
@@ -760,5 +762,5 @@ def render_card_file(permit: Permit, qr_text: str, photo: bytes | None, path: Pa
     """Render to bytes for `path` (not written), choosing PNG or PDF from its suffix."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".png", ".pdf"):
-        raise RenderError(f"unsupported card file type {suffix or '(none)'}: use .png or .pdf")
+        raise RenderError(f"unsupported card file type {suffix or '(none)'}: use .png or .pdf", cause=Cause.FORMAT)
     return render_card(permit, qr_text, photo, suffix[1:], void)

@@ -14,6 +14,7 @@ from keys.permit import decode_claims, parse_text
 from registry import lifecycle, store
 from registry.home import Home
 from registry.issuance import payload_text
+from registry.office_cli import echo_json, json_output, wants_json
 
 
 @click.command("card")
@@ -23,6 +24,7 @@ from registry.issuance import payload_text
 @click.option("--card", "serial", type=int, help="Card serial (default: the current card).")
 @click.option("--void", is_flag=True, help="Print a card of a permit that is not active (or a superseded card) "
               "marked VOID across the face; without it such a card is refused.")
+@json_output
 @click.pass_obj
 def card_command(home: Home, number: str, out: Path, serial: int | None, void: bool) -> None:
     """Render a printable ID-1 card: holder data as signed (Chinese beside Latin), photo, QR code, authority."""
@@ -42,6 +44,9 @@ def card_command(home: Home, number: str, out: Path, serial: int | None, void: b
     signed = decode_claims(parse_text(text).payload)  # the card shows exactly what was signed
     write_atomic(out, render_card_file(signed, text, permit["photo"], out, void))
     marked = " marked VOID" if void else ""
+    if wants_json():
+        echo_json({"number": permit["number"], "card": card["serial"], "out": str(out), "void": void})
+        return
     click.echo(f"card {card['serial']} of permit {permit['number']} written to {out}{marked}")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from keys import algorithms
-from keys.errors import KeyStoreError, Reason
+from keys.errors import Cause, KeyStoreError, Reason
 from keys.keystore import (
     PASSPHRASE_ENV,
     ROOT_PASSPHRASE_ENV,
@@ -27,7 +27,7 @@ from registry.publish import publish as publish_files
 from registry.repository import Repository
 from registry.rotation import ensure_repository, rotate_root, rotate_timestamp, warn_lone_root
 from registry.tlog_office import record_all_keys, record_key_event
-from verifier.cli import run
+from verifier.console import iso, run, version_option
 
 
 def _ask_passphrase(confirm: bool = False) -> bytes:
@@ -46,20 +46,28 @@ def now() -> int:
     return int(time.time())
 
 
+class _NoHome:
+    """Stands for the home when neither --home nor $PERMIT_REGISTRY_HOME was given: `--help` and `--version`
+    of every command work without one, and a command that needs it is a usage error (exit 3)."""
+
+    def __getattr__(self, name: str) -> object:
+        raise click.UsageError(f"Missing option '--home' (or ${HOME_ENV}).")
+
+
 @click.group()
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
     envvar=HOME_ENV,
-    required=True,
-    help=f"Registry home directory (default: ${HOME_ENV}).",
+    help=f"Registry home directory (default: ${HOME_ENV}); required by every command but --help.",
 )
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
               help="A file holding the acting operator's token (default: $PERMIT_REGISTRY_TOKEN).")
+@version_option("registry")
 @click.pass_context
-def cli(ctx: click.Context, home: Path, token_file: Path | None) -> None:
+def cli(ctx: click.Context, home: Path | None, token_file: Path | None) -> None:
     """Issue and manage permanent-residence permits. Every change is made by an authenticated operator."""
-    ctx.obj = Home(home, _ask_passphrase)
+    ctx.obj = Home(home, _ask_passphrase) if home is not None else _NoHome()
     ctx.meta["registry.token_file"] = token_file
 
 
@@ -109,9 +117,11 @@ def _root_tokens(module: str | None, labels: tuple[str, ...], count: int) -> lis
 @click.option("--root-token", "root_token_labels", multiple=True, help="Generate root key i inside its officer's "
               "own token (repeat once per root key; PIN from $PERMIT_REGISTRY_PKCS11_PIN_<LABEL>).")
 @click.option("--pkcs11-module", help="The token's PKCS#11 module (.so); default $PERMIT_REGISTRY_PKCS11_MODULE.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
 def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, root_threshold: int,
-         token_label: str | None, root_token_labels: tuple[str, ...], pkcs11_module: str | None) -> None:
+         token_label: str | None, root_token_labels: tuple[str, ...], pkcs11_module: str | None,
+         as_json: bool) -> None:
     """Create the registry home: configuration, root keys (TUF root version 1), the timestamp key, first
     issuing keys and the permit store."""
     if "{id}" not in status_uri:
@@ -119,7 +129,7 @@ def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, 
     if root_threshold > root_keys:
         raise click.BadParameter(f"cannot exceed --root-keys ({root_keys})", param_hint="--root-threshold")
     if home.config_path.exists():
-        raise KeyStoreError(f"{home.path} is already a registry home; nothing was changed")
+        raise KeyStoreError(f"{home.path} is already a registry home; nothing was changed", cause=Cause.CONFLICT)
     token = _token(pkcs11_module, token_label)
     root_tokens = _root_tokens(pkcs11_module, root_token_labels, root_keys)
     passphrase = passphrase_from_env() or _ask_passphrase(confirm=True)
@@ -139,6 +149,11 @@ def init(home: Home, authority: str, status_uri: str, alg: str, root_keys: int, 
     warn_lone_root(root_keys, root_threshold)
     root = ensure_repository(home, Repository(home.path / "published" / METADATA_DIR), now())
     record_all_keys(home, now())
+    if as_json:
+        click.echo(json.dumps({"home": str(home.path), "root_version": root.signed.version, "root_keys": root_keys,
+                               "root_threshold": root_threshold,
+                               "permit_key": store.active(KeyUse.PERMIT).kid.hex()}))
+        return
     click.echo(f"registry home {home.path} created; {root_threshold}-of-{root_keys} root (TUF root version "
                f"{root.signed.version}), permit key {store.active(KeyUse.PERMIT).kid.hex()}")
 
@@ -161,8 +176,8 @@ def keys_list(home: Home, as_json: bool) -> None:
             "algorithm": algorithms.ALGORITHMS[k.alg],
             "use": roles.get(k.kid, k.use.value),
             "state": k.state.value,
-            "not_before": k.not_before,
-            "not_after": k.not_after,
+            "not_before": iso(k.not_before),
+            "not_after": iso(k.not_after),
             "public_key_pem": algorithms.public_pem(k.public_key),
             "location": store.location(k),
         }
@@ -187,9 +202,10 @@ def keys_list(home: Home, as_json: bool) -> None:
 @click.option("--root-token", "root_token_labels", multiple=True, help="With --use root: new root key i in "
               "its officer's own token (repeat once per new root key).")
 @click.option("--pkcs11-module", help="The tokens' PKCS#11 module; default $PERMIT_REGISTRY_PKCS11_MODULE.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: use, kid (or root_version).")
 @click.pass_obj
 def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_threshold: int | None,
-                root_token_labels: tuple[str, ...], pkcs11_module: str | None) -> None:
+                root_token_labels: tuple[str, ...], pkcs11_module: str | None, as_json: bool) -> None:
     """Generate a new active key; the previous one is retired. Publish afterwards.
 
     `--use root` is a root ceremony: the next TUF root version, signed by the current root threshold
@@ -210,17 +226,27 @@ def keys_rotate(home: Home, use: str, alg: str, root_keys: int | None, root_thre
         for key in home.keys().active_roots():
             record_key_event(home, "key-root-change", key, "root", now(), actor)
         warn_lone_root(count, threshold)
+        if as_json:
+            click.echo(json.dumps({"use": "root", "root_version": metadata.signed.version, "root_keys": count,
+                                   "root_threshold": threshold}))
+            return
         click.echo(f"root version {metadata.signed.version}: {threshold}-of-{count} new root keys, signed by the "
                    "old and the new threshold; run `registry publish` so verifiers follow it")
         return
     if use == "timestamp":
         key, metadata = rotate_timestamp(home, repo, now())
         record_key_event(home, "key-rotate", key, "timestamp", now(), actor)
+        if as_json:
+            click.echo(json.dumps({"use": "timestamp", "kid": key.kid.hex(), "root_version": metadata.signed.version}))
+            return
         click.echo(f"new timestamp key {key.kid.hex()} named in root version {metadata.signed.version}; "
                    "run `registry publish`")
         return
     key = home.keys().rotate(KeyUse(use), now(), algorithms.algorithm_id(alg))
     record_key_event(home, "key-rotate", key, use, now(), actor)
+    if as_json:
+        click.echo(json.dumps({"use": use, "kid": key.kid.hex()}))
+        return
     click.echo(f"new {use} key {key.kid.hex()} is active; run `registry publish` so verifiers learn it")
 
 
@@ -239,36 +265,50 @@ def _new_root_passphrases(count: int, token: TokenRef | None) -> list[bytes] | N
 
 @keys.command("retire")
 @click.argument("kid")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def keys_retire(home: Home, kid: str) -> None:
+def keys_retire(home: Home, kid: str, as_json: bool) -> None:
     """Stop signing with KID; what it signed in its window still verifies."""
     actor = _acting(home)
     key = home.keys().retire(kid, now())
     record_key_event(home, "key-retire", key, key.use.value, now(), actor)
     click.echo(f"key {kid} retired")
+    home.keys().retire(kid, now())
+    click.echo(json.dumps({"kid": kid, "state": "retired"}) if as_json else f"key {kid} retired")
 
 
 @keys.command("compromise")
 @click.argument("kid")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def keys_compromise(home: Home, kid: str) -> None:
+def keys_compromise(home: Home, kid: str, as_json: bool) -> None:
     """Mark KID compromised: every permit it signed is rejected once the trust list is published.
     Re-issue its cards with `registry reissue --key KID`."""
     actor = _acting(home)
     key = home.keys().compromise(kid, now())
     record_key_event(home, "key-compromise", key, key.use.value, now(), actor)
+    if as_json:
+        click.echo(json.dumps({"kid": kid, "state": "compromised"}))
+        return
     click.echo(f"key {kid} marked compromised; run `registry reissue --key {kid}` and `registry publish`")
 
 
 @cli.command()
 @click.option("-o", "--out", "outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def publish(home: Home, outdir: Path) -> None:
+def publish(home: Home, outdir: Path, as_json: bool) -> None:
     """Write the TUF repository verifiers sync: metadata/ (root, targets, snapshot, timestamp) and targets/
     (the trust list and every status list). The timestamp is signed anew on every run; the rest only
     when it changed or passed half its lifetime."""
     actor = _acting(home)
     report = publish_files(home, outdir, now(), operator_id=actor)
+    if as_json:
+        click.echo(json.dumps({"out": str(outdir), "root_version": report.root_version,
+                               "timestamp_version": report.timestamp_version,
+                               "trust_list_version": report.trust_version, "trust_list_signed": report.trust_signed,
+                               "status_lists": report.lists, "status_lists_signed": report.lists_signed}))
+        return
     click.echo(f"published to {outdir}: root version {report.root_version}, timestamp version "
                f"{report.timestamp_version}, trust list version {report.trust_version}"
                f"{' (signed now)' if report.trust_signed else ''}, {report.lists} status lists "

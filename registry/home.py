@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from keys.errors import KeyStoreError
+from keys.errors import Cause, KeyStoreError
 from keys.files import write_atomic
 from keys.keystore import KeyStore, RootPassphrases, root_passphrase_from_env
 
@@ -63,7 +63,7 @@ class Home:
         except FileNotFoundError:
             raise KeyStoreError(f"{self.path} is not a registry home; run `registry --home {self.path} init`") from None
         except (OSError, ValueError, TypeError) as exc:
-            raise KeyStoreError(f"cannot read {self.config_path}: {exc}") from None
+            raise KeyStoreError(f"cannot read {self.config_path}: {exc}", cause=Cause.STORAGE) from None
 
     def write_config(self, config: Config) -> None:
         write_atomic(self.config_path, json.dumps(config.to_json(), indent=2).encode() + b"\n")

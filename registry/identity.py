@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from registry import store
 from registry.lifecycle import ACTIVE, EXPIRED, REVOKED, SUSPENDED, effective_state
 from verifier.names import name_matches
@@ -39,11 +39,15 @@ STATE_REASONS = {ACTIVE: Reason.VALID, EXPIRED: Reason.EXPIRED, SUSPENDED: Reaso
 
 
 class EnrolmentError(PermitError):
+    """An enrolment refused: bad name or limits (FORMAT), a name taken (CONFLICT), no such organisation."""
+
     reason = Reason.USAGE
+    cause = Cause.CONFLICT
 
 
 class RateLimited(PermitError):
     reason = Reason.USAGE
+    cause = Cause.FORBIDDEN
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
@@ -105,9 +109,9 @@ def enrol(db: sqlite_utils.Database, name: str, now: int, per_minute: int = DEFA
     from registry.office.record import Event, record_event
 
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name.strip()):
-        raise EnrolmentError("an organisation's name is 1 to 100 printable characters")
+        raise EnrolmentError("an organisation's name is 1 to 100 printable characters", cause=Cause.FORMAT)
     if per_minute < 1 or misses_per_day < 1:
-        raise EnrolmentError("the limits must be at least 1")
+        raise EnrolmentError("the limits must be at least 1", cause=Cause.FORMAT)
     ensure_schema(db)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with store.translate_errors(), store.write_transaction(db):
@@ -128,7 +132,7 @@ def revoke(db: sqlite_utils.Database, name: str, now: int, operator_id: int | No
         cursor = db.execute("UPDATE identity_orgs SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
                             (now, name))
         if cursor.rowcount == 0:
-            raise EnrolmentError(f"no enrolled organisation named {name!r}")
+            raise EnrolmentError(f"no enrolled organisation named {name!r}", cause=Cause.NOT_FOUND)
         record_event(db, Event("org-revoke", now, operator_id, detail={"org": name}))
 
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import UTC, datetime
 
 import click
 
 from registry import identity, store
 from registry.home import Home
+from verifier.console import iso
 
 
 def _open(home: Home):
@@ -38,32 +39,43 @@ def orgs_group() -> None:
               help="Identity checks allowed in any 60 seconds.")
 @click.option("--misses-per-day", type=click.IntRange(min=1), default=identity.DEFAULT_MISSES_PER_DAY,
               show_default=True, help="Non-matching answers allowed in any 24 hours (guessing runs out).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: name, limits, key.")
 @click.pass_obj
-def orgs_add(home: Home, name: str, per_minute: int, misses_per_day: int) -> None:
+def orgs_add(home: Home, name: str, per_minute: int, misses_per_day: int, as_json: bool) -> None:
     """Enrol NAME; prints its API key once (only a hash is kept)."""
     db = _open(home)
     key = identity.enrol(db, name, int(time.time()), per_minute, misses_per_day, operator_id=_actor(db))
-    click.echo(key)
-    click.echo(f"organisation {name} enrolled; keep this key, it is not shown again", err=True)
+    click.echo(json.dumps({"name": name, "per_minute": per_minute, "misses_per_day": misses_per_day, "key": key},
+                          ensure_ascii=False) if as_json else key)
+    if not as_json:
+        click.echo(f"organisation {name} enrolled; keep this key, it is not shown again", err=True)
 
 
 @orgs_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (times in ISO 8601, UTC).")
 @click.pass_obj
-def orgs_list(home: Home) -> None:
+def orgs_list(home: Home, as_json: bool) -> None:
     """Every enrolled organisation, active or revoked, with its limits."""
     for org in identity.orgs(_open(home)):
-        state = "active" if org.revoked_at is None else f"revoked {datetime.fromtimestamp(org.revoked_at, UTC):%F}"
+        if as_json:
+            click.echo(json.dumps({"name": org.name, "per_minute": org.per_minute,
+                                   "misses_per_day": org.misses_per_day, "created_at": iso(org.created_at),
+                                   "revoked_at": iso(org.revoked_at)}, ensure_ascii=False))
+            continue
+        state = "active" if org.revoked_at is None else f"revoked {iso(org.revoked_at)}"
         click.echo(f"{org.name}\t{org.per_minute}/min\t{org.misses_per_day} misses/day\t{state}")
 
 
 @orgs_group.command("revoke")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def orgs_revoke(home: Home, name: str) -> None:
+def orgs_revoke(home: Home, name: str, as_json: bool) -> None:
     """Revoke NAME's key (effective at its next call)."""
-    db = _open(home)
-    identity.revoke(db, name, int(time.time()), operator_id=_actor(db))
-    click.echo(f"organisation {name} revoked")
+    db, now = _open(home), int(time.time())
+    identity.revoke(db, name, now, operator_id=_actor(db))
+    click.echo(json.dumps({"name": name, "revoked_at": iso(now)}, ensure_ascii=False) if as_json
+               else f"organisation {name} revoked")
 
 
 COMMANDS: list[click.Command] = [orgs_group]

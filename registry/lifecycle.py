@@ -24,7 +24,7 @@ from datetime import date
 
 import sqlite_utils
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from keys.permit import day_start, local_date
 from keys.statuslist import StatusValue
 from registry.issuance import Signing, sign_card, validity
@@ -70,12 +70,13 @@ class TransitionError(PermitError):
     """The transition is not allowed from the permit's current state, or the permit does not exist."""
 
     reason = Reason.USAGE
+    cause = Cause.CONFLICT
 
 
 def get_permit(db: sqlite_utils.Database, number: str) -> dict:
     permit = one(db, "SELECT * FROM permits WHERE number = ?", (number.upper(),))
     if permit is None:
-        raise TransitionError(f"no permit {number} in this registry")
+        raise TransitionError(f"no permit {number} in this registry", cause=Cause.NOT_FOUND)
     return permit
 
 

@@ -16,7 +16,7 @@ from datetime import date
 import sqlite_utils
 
 from keys import countries, number
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from registry.store import StoreError, one, rows
 
 LIST_SIZE = 131_072
@@ -28,6 +28,7 @@ class ExhaustedError(PermitError):
     """No permit number is left for this prefix and sex."""
 
     reason = Reason.USAGE
+    cause = Cause.CONFLICT
 
 
 def allocate_number(db: sqlite_utils.Database, province: str, nationality: str, birth: date, sex: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import sqlite_utils
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from registry import store
 from registry.home import Home
 from registry.office.operators import Operator, authenticate
@@ -26,7 +26,10 @@ TOKEN_META = "registry.token_file"
 
 
 class AuthError(PermitError):
+    """Who acts is not proven: no token, an unknown or revoked one (FORBIDDEN), an unreadable token file (USAGE)."""
+
     reason = Reason.USAGE
+    cause = Cause.FORBIDDEN
 
 
 def token_text() -> str | None:
@@ -35,7 +38,8 @@ def token_text() -> str | None:
         try:
             return Path(path).read_text(encoding="utf-8").strip().splitlines()[0].strip()
         except (OSError, UnicodeDecodeError, IndexError) as exc:
-            raise AuthError(f"cannot read the token file {path}: {getattr(exc, 'strerror', None) or 'empty'}") \
+            raise AuthError(f"cannot read the token file {path}: {getattr(exc, 'strerror', None) or 'empty'}",
+                            cause=Cause.USAGE) \
                 from None
     return os.environ.get(TOKEN_ENV, "").strip() or None
 

@@ -43,8 +43,30 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+JSON_OUTPUT = "registry.json_output"
+
+
+def json_output(f: Callable) -> Callable:
+    """`--json`: the act's outcome as one JSON object (status done|pending, act, number, state, card, proposal)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        ctx.meta[JSON_OUTPUT] = value
+
+    return click.option("--json", "as_json", is_flag=True, expose_value=False, callback=remember,
+                        help="Print the outcome as one JSON object.")(f)
+
+
+def wants_json() -> bool:
+    """Whether the running command was given --json (json_output)."""
+    return bool(click.get_current_context().meta.get(JSON_OUTPUT))
+
+
 def report(outcome: Outcome, done: str) -> None:
-    """A pending act prints its proposal id on stdout (for scripts) and explains on stderr."""
+    """A pending act prints its proposal id on stdout (for scripts) and explains on stderr; with --json, the
+    outcome as one JSON object."""
+    if wants_json():
+        echo_json(outcome.to_json())
+        return
     if outcome.status == "pending":
         click.echo(f"{outcome.act} proposed as proposal {outcome.proposal}: it happens when a different officer "
                    f"runs `registry approve {outcome.proposal}`", err=True)
@@ -189,7 +211,7 @@ def _status_command(action: str, doc: str, reason: click.Option | None = None) -
         report(outcome, describe(outcome))
 
     command.__doc__ = doc
-    command = note_option(command)
+    command = json_output(note_option(command))
     if reason is not None:
         command = reason(command)
     command = click.argument("number")(command)
@@ -213,6 +235,7 @@ record_death = _status_command("record-death", "Record the holder's death.")
 @click.command()
 @click.argument("numbers", nargs=-1)
 @note_option
+@json_output
 @click.pass_obj
 def expire(home: Home, numbers: tuple[str, ...], note: str | None) -> None:
     """Record the expiry of NUMBERS, or of every active permit past its card's validity."""
@@ -221,6 +244,9 @@ def expire(home: Home, numbers: tuple[str, ...], note: str | None) -> None:
         done = [office.transition(op, n, "expire", None, note).number for n in numbers]
     else:
         done = office.expire_all(op, note)
+    if wants_json():
+        echo_json({"expired": list(done)})
+        return
     click.echo(f"{len(done)} permit(s) recorded as expired")
 
 
@@ -229,6 +255,7 @@ def expire(home: Home, numbers: tuple[str, ...], note: str | None) -> None:
 @click.option("--override-residence", "override", metavar="REASON",
               help="An officer renews although the residence requirement is not met, for this recorded reason.")
 @note_option
+@json_output
 @click.pass_obj
 def renew(home: Home, number: str, override: str | None, note: str | None) -> None:
     """Sign a new card with a new validity window, if the residence requirement is met; the old card is
@@ -243,6 +270,7 @@ def renew(home: Home, number: str, override: str | None, note: str | None) -> No
 @click.option("--reason", "why", required=True, type=click.Choice(lifecycle.REPLACE_REASONS))
 @field_options(("surname", "given_names", "chinese_name", "category", "photo"))
 @note_option
+@json_output
 @click.pass_obj
 def replace(home: Home, number: str, why: str, note: str | None, **fields: str | None) -> None:
     """Sign a replacement card (lost, damaged, or data changed); the old card is superseded."""
@@ -262,11 +290,15 @@ def replace(home: Home, number: str, why: str, note: str | None, **fields: str |
 @click.command()
 @click.option("--key", "kid", required=True, help="Key id (hex) whose current cards are re-signed.")
 @note_option
+@json_output
 @click.pass_obj
 def reissue(home: Home, kid: str, note: str | None) -> None:
     """Re-sign every current card signed by KID with the active permit key (serial + 1)."""
     office, op = acting_office(home)
     count = office.reissue(op, kid, note)
+    if wants_json():
+        echo_json({"reissued": count, "key": office.signing().kid.hex()})
+        return
     click.echo(f"{count} card(s) re-issued with key {office.signing().kid.hex()}")
 
 
@@ -292,11 +324,15 @@ _CARD_OPTION = click.option("--card", "serial", type=int, help="Card serial (def
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file: .png or .svg (the QR code), or .txt (the text a scanner types).")
 @_CARD_OPTION
+@json_output
 @click.pass_obj
 def qr(home: Home, number: str, out: Path, serial: int | None) -> None:
     """Render the QR code of a permit's card."""
     permit, card = _card_row(home, number, serial)
     write_atomic(out, render_file(payload_text(card["payload"]), out))
+    if wants_json():
+        echo_json({"number": permit["number"], "card": card["serial"], "out": str(out)})
+        return
     click.echo(f"card {card['serial']} of permit {permit['number']} written to {out}")
 
 

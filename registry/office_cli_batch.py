@@ -13,13 +13,13 @@ from pathlib import Path
 
 import click
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from registry import store
 from registry.home import Home
 from registry.lifecycle import LISTING_SQL
 from registry.office import search as reading
 from registry.office_auth import acting_office, open_db
-from registry.office_cli import note_option, now
+from registry.office_cli import echo_json, json_output, note_option, now, wants_json
 from registry.validation import FIELDS, ValidationError, validate_application
 
 IMPORT_BATCH = 500
@@ -54,6 +54,7 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 @click.option("--batch-size", default=IMPORT_BATCH, show_default=True, type=click.IntRange(1, 10_000),
               help="Rows committed per transaction.")
 @note_option
+@json_output
 @click.pass_obj
 def import_(home: Home, csv_file: Path, batch_size: int, note: str | None) -> None:
     """Issue a permit for every valid row of a CSV file (columns: the issue fields, plus optional ref).
@@ -100,16 +101,20 @@ def import_(home: Home, csv_file: Path, batch_size: int, note: str | None) -> No
         if batch:
             flush()
             bar.update(len(batch))
-    for line in refused:
-        click.echo(line, err=True)
     bad_lines = len({line.split(":", 1)[0] for line in refused})
     verb = "proposed" if office.policy.needs_approval("issue") else "issued"
-    click.echo(f"{verb} {done}, already issued {skipped}, refused {bad_lines}")
-    if done and verb == "proposed":
+    if wants_json():
+        echo_json({verb: done, "already_issued": skipped, "refused": refused,
+                   "batch": batch_id if done and verb == "proposed" else None})
+    else:
+        for line in refused:
+            click.echo(line, err=True)
+        click.echo(f"{verb} {done}, already issued {skipped}, refused {bad_lines}")
+    if done and verb == "proposed" and not wants_json():
         click.echo(f"batch {batch_id}: approve with `registry approve --batch {batch_id}`")
     if refused:
         raise PermitError(f"{bad_lines} row(s) were refused (listed above); fix them and re-run the import",
-                          Reason.USAGE)
+                          Reason.USAGE, cause=Cause.FORMAT)
 
 
 @click.command()

@@ -15,7 +15,7 @@ from registry.office.deadlines import KINDS, OUTCOMES
 from registry.office.parse import parse_date, parse_passport
 from registry.office.setup import office_for
 from registry.office_auth import acting_office, open_db
-from registry.office_cli import describe, echo_json, note_option, report
+from registry.office_cli import JSON_OUTPUT, describe, echo_json, json_output, note_option, report
 
 
 @click.command()
@@ -37,6 +37,7 @@ def pending(home: Home, as_json: bool) -> None:
 @click.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--batch", help="Approve every pending proposal of this import batch.")
+@json_output
 @click.pass_obj
 def approve(home: Home, ids: tuple[int, ...], batch: str | None) -> None:
     """Approve proposals IDS (as a different officer from the proposer): the acts happen now."""
@@ -46,6 +47,9 @@ def approve(home: Home, ids: tuple[int, ...], batch: str | None) -> None:
     outcomes = [office.approve(op, pid) for pid in ids]
     if batch:
         outcomes += office.approve_batch(op, batch)
+    if click.get_current_context().meta.get(JSON_OUTPUT):
+        echo_json([outcome.to_json() for outcome in outcomes])
+        return
     for outcome in outcomes:
         click.echo(describe(outcome))
 
@@ -53,11 +57,15 @@ def approve(home: Home, ids: tuple[int, ...], batch: str | None) -> None:
 @click.command()
 @click.argument("proposal", type=int)
 @note_option
+@json_output
 @click.pass_obj
 def reject(home: Home, proposal: int, note: str | None) -> None:
     """Reject a proposal: the act does not happen."""
     office, op = acting_office(home)
     office.reject(op, proposal, note)
+    if click.get_current_context().meta.get(JSON_OUTPUT):
+        echo_json({"proposal": proposal, "state": "rejected"})
+        return
     click.echo(f"proposal {proposal} rejected")
 
 
@@ -83,12 +91,16 @@ def appeal() -> None:
 @click.option("--case", "case", required=True, help="The organ's or court's case reference.")
 @click.option("--late-reason", help="Why a filing after the statutory window was accepted.")
 @note_option
+@json_output
 @click.pass_obj
 def appeal_file(home: Home, number: str, kind: str, filed: str, case: str, late_reason: str | None,
                 note: str | None) -> None:
     """Record an appeal against the permit's revocation or suspension, with its statutory deadlines."""
     office, op = acting_office(home)
     found = office.appeal(op, number, kind, parse_date(filed, "--filed"), case, note, late_reason)
+    if click.get_current_context().meta.get(JSON_OUTPUT):
+        echo_json(found)
+        return
     click.echo(f"appeal {found['id']}: {kind} {found['case']} against the {found['against']} of {found['decision']}; "
                f"filing window ended {found['window_end']}; decision due by {found['due']}")
 
@@ -98,6 +110,7 @@ def appeal_file(home: Home, number: str, kind: str, filed: str, case: str, late_
 @click.option("--outcome", required=True, type=click.Choice(OUTCOMES))
 @click.option("--decided", required=True, help="Date of the decision or judgment, YYYY-MM-DD.")
 @note_option
+@json_output
 @click.pass_obj
 def appeal_decide(home: Home, appeal_id: int, outcome: str, decided: str, note: str | None) -> None:
     """Record an appeal's outcome: overturned lifts the bar and reinstates the permit."""
@@ -133,17 +146,22 @@ def presence() -> None:
 @click.option("--year", required=True, type=int)
 @click.option("--days", required=True, type=int)
 @note_option
+@json_output
 @click.pass_obj
 def presence_record(home: Home, number: str, year: int, days: int, note: str | None) -> None:
     """Record the days NUMBER's holder was present in YEAR."""
     office, op = acting_office(home)
     office.record_presence(op, {(number.upper(), year): days}, "entered", note)
+    if click.get_current_context().meta.get(JSON_OUTPUT):
+        echo_json({"number": number.upper(), "year": year, "days": days})
+        return
     click.echo(f"permit {number.upper()}: {days} days present in {year}")
 
 
 @presence.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @note_option
+@json_output
 @click.pass_obj
 def presence_import(home: Home, csv_file: Path, note: str | None) -> None:
     """Days present per permit and year from a CSV of stays (columns number, entry, exit; an empty exit is a
@@ -154,6 +172,9 @@ def presence_import(home: Home, csv_file: Path, note: str | None) -> None:
         raise click.FileError(str(csv_file), str(exc)) from None
     office, op = acting_office(home)
     count = office.import_presence(op, text, f"import:{csv_file.name}", note)
+    if click.get_current_context().meta.get(JSON_OUTPUT):
+        echo_json({"recorded": count})
+        return
     click.echo(f"{count} yearly figure(s) recorded")
 
 
@@ -162,6 +183,7 @@ def presence_import(home: Home, csv_file: Path, note: str | None) -> None:
 @click.option("--passport-number", required=True)
 @click.option("--passport-country", required=True, help="ISO 3166-1 alpha-3 code of the issuing country.")
 @note_option
+@json_output
 @click.pass_obj
 def passport(home: Home, number: str, passport_number: str, passport_country: str, note: str | None) -> None:
     """Record the holder's new passport (a recorded change of its own; nothing on the card changes)."""

@@ -23,7 +23,7 @@ from tuf.api.metadata import Metadata
 
 from keys import cbor
 from keys.algorithms import PrivateKey
-from keys.errors import KeyStoreError, PermitError, Reason
+from keys.errors import Cause, KeyStoreError, PermitError, Reason
 from keys.files import write_atomic
 from keys.layout import METADATA_DIR, RESERVED_PREFIXES, TARGETS_DIR, TRUST_TARGET, status_target
 from keys.statuslist import pack_entries, status_token
@@ -82,7 +82,7 @@ def publish(home: Home, outdir: Path, now: int, extra_targets: dict[str, bytes] 
     for path in extra_targets or {}:
         if path == TRUST_TARGET or path.startswith((*RESERVED_PREFIXES, "/")) or ".." in path.split("/"):
             raise PermitError(f"extra target {path!r} clashes with a published file or leaves the repository; "
-                              "nothing was published", Reason.USAGE)
+                              "nothing was published", Reason.USAGE, cause=Cause.USAGE)
     from registry.tlog_office import publish_log
 
     extra_targets = {**publish_log(home, outdir, now, operator_id), **(extra_targets or {})}

@@ -13,20 +13,23 @@ import qrcode
 import qrcode.image.svg
 from qrcode.util import MODE_ALPHA_NUM, QRData
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 
 QUIET_ZONE = 4
 _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
 
 class RenderError(PermitError):
+    """A QR image or card could not be rendered from the payload or to the file asked for."""
+
     reason = Reason.USAGE
+    cause = Cause.STORAGE
 
 
 def make_qr(text: str) -> qrcode.QRCode:
     """Build the QR symbol (smallest version that fits) for a payload."""
     if not text or not set(text) <= _ALNUM:
-        raise RenderError("a permit payload must be non-empty QR alphanumeric text")
+        raise RenderError("a permit payload must be non-empty QR alphanumeric text", cause=Cause.FORMAT)
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE, box_size=8)
     try:
         qr.add_data(QRData(text.encode("ascii"), mode=MODE_ALPHA_NUM))
@@ -71,4 +74,4 @@ def render_file(text: str, path: Path) -> bytes:
         return png_bytes(text)
     if suffix == ".svg":
         return svg_bytes(text)
-    raise RenderError(f"unsupported QR file type {suffix or '(none)'}: use .png, .svg or .txt")
+    raise RenderError(f"unsupported QR file type {suffix or '(none)'}: use .png, .svg or .txt", cause=Cause.FORMAT)

@@ -35,7 +35,7 @@ from typing import TypeVar
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from keys.files import ensure_private
 
 T = TypeVar("T")
@@ -47,10 +47,13 @@ class StoreError(PermitError):
     """The permit store cannot be opened or written (busy, corrupt, constraint broken)."""
 
     reason = Reason.STORE
+    cause = Cause.STORAGE
 
 
 class StoreBusy(StoreError):
     """Another process held the write lock for longer than the busy timeout; nothing was changed."""
+
+    cause = Cause.BUSY
 
 
 def retry_while_busy(work: Callable[[], T], wait: float = 0.05, say: Callable[[str], None] | None = None) -> T:

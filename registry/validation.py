@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 
 from keys import countries
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from keys.permit import CATEGORIES, local_date
 
 MAX_SURNAME = 60
@@ -53,6 +53,7 @@ class ValidationError(PermitError):
     """The input has problems; `problems` lists every (field, message). Nothing was written."""
 
     reason = Reason.USAGE
+    cause = Cause.FORMAT
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems

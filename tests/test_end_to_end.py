@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,7 +89,7 @@ def test_wrong_passphrase_is_a_clear_error(office: tuple[Path, Path, Path], tmp_
     proc = subprocess.run([sys.executable, "-m", "registry.cli", "--home", str(home), "keys", "rotate"],
                           capture_output=True, text=True, timeout=60,
                           env={**ENV, "PERMIT_REGISTRY_PASSPHRASE": "not the passphrase"}, cwd=ROOT)
-    assert proc.returncode == 1 and "BAD_PASSPHRASE" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 4 and "BAD_PASSPHRASE" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_key_rotation_keeps_old_permits_valid(office: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -108,7 +109,8 @@ def test_key_rotation_keeps_old_permits_valid(office: tuple[Path, Path, Path], t
 
 def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
     home, pub, cache = tmp_path / "home", tmp_path / "pub", tmp_path / "cache"
-    run("registry", "--home", str(home), "init")
+    made = json.loads(run("registry", "--home", str(home), "init", "--json").stdout)
+    assert made["root_version"] == 1 and made["root_threshold"] == 1 and len(made["permit_key"]) == 16
     numbers = [run("registry", "--home", str(home), "issue", "--json", str(ROOT / "samples" / name)).stdout.strip()
                for name in ("smith-john.json", "muller-anna.json")]
     old = []
@@ -117,10 +119,16 @@ def test_compromised_key_and_bulk_reissue(tmp_path: Path) -> None:
         run("registry", "--home", str(home), "qr", number, "-o", str(old[-1]))
     kid = next(k["kid"] for k in json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
                if k["use"] == "permit" and k["state"] == "active")
-    run("registry", "--home", str(home), "keys", "rotate")
-    run("registry", "--home", str(home), "keys", "compromise", kid)
-    run("registry", "--home", str(home), "reissue", "--key", kid)
-    run("registry", "--home", str(home), "publish", "-o", str(pub))
+    rotated = json.loads(run("registry", "--home", str(home), "keys", "rotate", "--json").stdout)
+    assert rotated["use"] == "permit" and rotated["kid"] != kid
+    listed = json.loads(run("registry", "--home", str(home), "keys", "list", "--json").stdout)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", k["not_before"]) for k in listed)  # ISO 8601
+    compromised = run("registry", "--home", str(home), "keys", "compromise", kid, "--json").stdout
+    assert json.loads(compromised) == {"kid": kid, "state": "compromised"}
+    reissued = json.loads(run("registry", "--home", str(home), "reissue", "--key", kid, "--json").stdout)
+    assert reissued["reissued"] == 2 and reissued["key"] != kid
+    published = json.loads(run("registry", "--home", str(home), "publish", "-o", str(pub), "--json").stdout)
+    assert published["trust_list_signed"] and published["timestamp_version"] >= 1
     run("verifier", "--cache", str(cache), "sync", str(pub), "--root", str(pub / "metadata" / "root.json"))
     for i, number in enumerate(numbers):
         assert verdict(cache, old[i])[1] in {"KEY_COMPROMISED", "SUPERSEDED"}
@@ -146,7 +154,7 @@ def test_printed_card_verifies(office: tuple[Path, Path, Path], tmp_path: Path) 
     out = json.loads(proc.stdout)
     assert (proc.returncode, out["reason"], out["permit"]["number"]) == (0, "VALID", number)
     bad = run("registry", "--home", str(home), "card", number, "-o", str(tmp_path / "card.gif"), ok=False)
-    assert bad.returncode == 1 and "use .png or .pdf" in bad.stderr
+    assert bad.returncode == 3 and "use .png or .pdf" in bad.stderr
 
 
 def test_revocation_reaches_a_running_verification_service(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_an_overturned_revocation_is_valid_again_after_publish_cli(tmp_path: Pat
     assert verdict(cache, card) == "REVOKED"
     again = sh("registry", *h, "issue", "--json", str(ROOT / "samples" / "smith-john.json"), token=tokens["clerk"],
                ok=False)
-    assert again.returncode == 1 and "barred from a new application until" in again.stderr
+    assert again.returncode == 5 and "barred from a new application until" in again.stderr
 
     today = local_date(int(time.time())).isoformat()
     filed = sh("registry", *h, "appeal", number, "--kind", "reconsideration", "--filed", today, "--case", "R-2026-9",

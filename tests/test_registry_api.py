@@ -408,6 +408,23 @@ def test_a_read_that_cannot_be_audited_is_not_answered(client, tokens, monkeypat
 
 # ---- publishing and the published files --------------------------------------------------------------------
 
+def test_full_disk_is_a_storage_fault_not_signing_unavailable(client, tokens, monkeypatch) -> None:
+    """A publish that meets a full disk answers 500 storage-error (cause STORAGE), never "signing unavailable"."""
+    import errno
+    import types
+
+    import keys.files
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    issue(client, tokens["clerk"])
+    monkeypatch.setattr(keys.files, "tempfile", types.SimpleNamespace(mkstemp=full))
+    r = client.post("/admin/v1/publish", headers=auth(tokens["officer"]))
+    body = assert_problem(r, 500, "STORE")
+    assert body["type"].endswith(":storage-error") and "disk" not in body["detail"]
+
+
 def test_publish_then_serve_with_etag(client, tokens, registry_home: Path) -> None:
     number = issue(client, tokens["clerk"])
     assert_problem(client.post("/admin/v1/publish", headers=auth(tokens["clerk"])), 403)

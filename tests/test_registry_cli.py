@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,7 +108,7 @@ def test_bad_input_lists_every_problem_and_writes_nothing(registry_home: Path) -
     bad[bad.index("F")] = "Q"
     bad[bad.index("FRA")] = "XXX"
     proc = registry(registry_home, "issue", *bad, "--surname", "Dupont\u202e")  # refused before any token
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # the input: a usage error
     assert proc.stderr.startswith("error (USAGE): 3 problem(s)")
     assert "sex: must be M or F" in proc.stderr and "nationality:" in proc.stderr and "surname:" in proc.stderr
     assert json.loads(run(registry_home, "list", "--json").output) == []
@@ -115,13 +116,14 @@ def test_bad_input_lists_every_problem_and_writes_nothing(registry_home: Path) -
 
 def test_lifecycle_commands(registry_home: Path) -> None:
     n = approved(registry_home, "issue", *FLAGS)
-    run(registry_home, "suspend", n, "--note", "file 12")
+    suspended = json.loads(run(registry_home, "suspend", n, "--note", "file 12", "--json").output)
+    assert suspended == {**suspended, "status": "done", "act": "suspend", "number": n, "state": "suspended"}
     assert "is now active" in approved(registry_home, "reinstate", n, "--reason", "cleared", who="officer")
     assert "card 2" in run(registry_home, "renew", n, who="clerk").output
     assert "card 3" in approved(registry_home, "replace", n, "--reason", "data-changed", "--surname", "Martin")
     approved(registry_home, "revoke", n, "--reason", "talent-authority-withdrawal", who="officer")
     proc = registry(registry_home, "renew", n)
-    assert proc.returncode == 1
+    assert proc.returncode == 5  # refused by the permit's state
     assert f"error (USAGE): permit {n} is revoked; it cannot be renewed" in proc.stderr
     assert registry(registry_home, "revoke", n, "--reason", "whim").returncode == 3  # not a statutory ground
     history = json.loads(run(registry_home, "history", n, "--json").output)
@@ -200,15 +202,16 @@ def test_import_reports_bad_rows_and_is_idempotent(registry_home: Path, tmp_path
     rows[4]["surname"] = ""
     _write_csv(tmp_path / "in.csv", rows)
     proc = registry(registry_home, "import", str(tmp_path / "in.csv"), "--batch-size", "2")
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # bad rows in the input
     assert "proposed 4, already issued 0, refused 2" in proc.stdout and "registry approve --batch" in proc.stdout
     assert "line 4: birth_date:" in proc.stderr and "line 6: surname: is required" in proc.stderr
     assert "importing" in proc.stderr
     rows[2]["birth_date"], rows[4]["surname"] = "1988-08-08", "Lee"
     _write_csv(tmp_path / "in.csv", rows)
-    proc = registry(registry_home, "import", str(tmp_path / "in.csv"))
+    proc = registry(registry_home, "import", str(tmp_path / "in.csv"), "--json")
     assert proc.returncode == 0, proc.stderr
-    assert "proposed 2, already issued 4, refused 0" in proc.stdout  # the pending ones count as done
+    summary = json.loads(proc.stdout)  # the pending ones count as done
+    assert (summary["proposed"], summary["already_issued"], summary["refused"]) == (2, 4, []) and summary["batch"]
     _approve_batches(registry_home)
     assert len(json.loads(run(registry_home, "list", "--json").output)) == 6
     assert "proposed 0, already issued 6" in registry(registry_home, "import", str(tmp_path / "in.csv")).stdout
@@ -226,10 +229,54 @@ def test_import_keeps_two_people_with_the_same_name_and_birth_date_apart(registr
     impostor = [{**applicants(1)[0], "ref": "", "surname": "Park", "birth_date": "1970-01-01"}]
     _write_csv(tmp_path / "impostor.csv", impostor)
     proc = registry(registry_home, "import", str(tmp_path / "impostor.csv"))
-    assert proc.returncode == 1 and "passport KOR M00000000 already holds permit" in proc.stderr
+    assert proc.returncode == 3 and "passport KOR M00000000 already holds permit" in proc.stderr
 
 
 def test_import_refuses_unknown_columns(registry_home: Path, tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_text("surname,colour\nA,blue\n")
     proc = registry(registry_home, "import", str(tmp_path / "x.csv"))
-    assert proc.returncode == 1 and "unknown column(s) colour" in proc.stderr
+    assert proc.returncode == 3 and "unknown column(s) colour" in proc.stderr
+
+
+def test_approve_and_reject_print_json(registry_home: Path) -> None:
+    proposal = run(registry_home, "issue", *FLAGS, who="clerk").stdout.strip()
+    [done] = json.loads(run(registry_home, "approve", proposal, "--json", who="officer2").output)
+    assert (done["status"], done["act"], done["state"]) == ("done", "issue", "active") and len(done["number"]) == 18
+    run(registry_home, "suspend", done["number"])
+    reinstate = run(registry_home, "reinstate", done["number"], "--reason", "cleared", "--json").output
+    pending = json.loads(reinstate)
+    assert pending["status"] == "pending" and pending["proposal"]
+    rejected = json.loads(run(registry_home, "reject", str(pending["proposal"]), "--json", who="officer2").output)
+    assert rejected == {"proposal": pending["proposal"], "state": "rejected"}
+
+
+def test_operators_and_orgs_print_json_with_iso_times(registry_home: Path) -> None:
+    iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    added = json.loads(run(registry_home, "operators", "add", "--name", "dora", "--role", "clerk", "--person",
+                           "S-0777", "--json", who="admin").output)
+    assert (added["name"], added["role"], added["person"]) == ("dora", "clerk", "S-0777") and added["token"]
+    listed = json.loads(run(registry_home, "operators", "list", "--json").output)
+    assert all(iso.fullmatch(op["created_at"]) for op in listed) and "dora" in {op["name"] for op in listed}
+    revoked = json.loads(run(registry_home, "operators", "revoke", "dora", "--json", who="admin").output)
+    assert revoked == {"name": "dora", "state": "revoked"}
+    org = json.loads(run(registry_home, "orgs", "add", "--name", "Rail", "--json", who="admin").output)
+    assert org["name"] == "Rail" and org["key"] and org["per_minute"] >= 1
+    [row] = [json.loads(line) for line in run(registry_home, "orgs", "list", "--json").output.splitlines()]
+    assert row["name"] == "Rail" and iso.fullmatch(row["created_at"]) and row["revoked_at"] is None
+    gone = json.loads(run(registry_home, "orgs", "revoke", "Rail", "--json", who="admin").output)
+    assert gone["name"] == "Rail" and iso.fullmatch(gone["revoked_at"])
+
+
+def test_qr_and_card_print_json(registry_home: Path, tmp_path: Path) -> None:
+    n = approved(registry_home, "issue", *FLAGS)
+    qr = json.loads(run(registry_home, "qr", n, "-o", str(tmp_path / "q.png"), "--json").output)
+    assert qr == {"number": n, "card": 1, "out": str(tmp_path / "q.png")} and (tmp_path / "q.png").stat().st_size
+    card = json.loads(run(registry_home, "card", n, "-o", str(tmp_path / "c.png"), "--json").output)
+    assert card == {"number": n, "card": 1, "out": str(tmp_path / "c.png"), "void": False}
+
+
+def test_presence_import_prints_json(registry_home: Path, tmp_path: Path) -> None:
+    n = approved(registry_home, "issue", *FLAGS)
+    (tmp_path / "stays.csv").write_text(f"number,entry,exit\n{n},2025-03-01,2025-03-10\n", encoding="utf-8")
+    out = run(registry_home, "presence", "import", str(tmp_path / "stays.csv"), "--json").output
+    assert json.loads(out) == {"recorded": 1}

@@ -210,7 +210,7 @@ def test_locked_database_through_the_cli(registry_home: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert proc.returncode == 1
+    assert proc.returncode == 4  # operational: the store is busy
     assert err.startswith("error (STORE): ") and "busy" in err and "Traceback" not in err
     assert 4.5 <= waited < 30  # the 5 s busy timeout, then the error
     assert lifecycle.get_permit(open_store(registry_home / "registry.db"), number)["state"] == "active"

@@ -10,7 +10,7 @@ import pytest
 from helpers import Issuer
 from PIL import Image, ImageFilter
 
-from keys.errors import FormatError
+from keys.errors import FormatError, StorageError
 from registry.qr import RenderError, png_bytes, qr_version, render_file, svg_bytes
 from verifier.scan import read_qr_text
 
@@ -66,9 +66,10 @@ def test_image_without_a_code() -> None:
         read_qr_text(buf.getvalue())
 
 
-def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="cannot read"):
+def test_missing_file_is_a_storage_fault_not_a_malformed_code(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="cannot read") as info:
         read_qr_text(tmp_path / "absent.png")
+    assert not isinstance(info.value, FormatError) and info.value.cause == "storage"
 
 
 @pytest.mark.parametrize("text", ["", "lower case", "PR1:\u00e9", "A" * 5000])

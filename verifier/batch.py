@@ -11,13 +11,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from itertools import islice
 
 CHUNK = 512
 
-Render = Callable[[int, str], tuple[str, int]]
-"""(line number, line text) -> (output text, exit code of its verdict)."""
+Render = Callable[[int, str], tuple[str, Hashable]]
+"""(line number, line text) -> (output text, its outcome: the verdict)."""
 
 _render: Render | None = None  # set in the parent before the fork; the workers inherit it
 
@@ -34,20 +34,20 @@ def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     return ((number, line) for number, line in enumerate(lines, start=1) if line.strip())
 
 
-def _work(chunk: list[tuple[int, str]]) -> tuple[str, int]:
+def _work(chunk: list[tuple[int, str]]) -> tuple[str, frozenset]:
     assert _render is not None
     out: list[str] = []
-    worst = 0
+    seen = set()
     for number, line in chunk:
-        text, code = _render(number, line)
+        text, outcome = _render(number, line)
         out.append(text)
-        worst = max(worst, code)
-    return "\n".join(out) + "\n", worst
+        seen.add(outcome)
+    return "\n".join(out) + "\n", frozenset(seen)
 
 
-def run_batch(lines: Iterable[str], render: Render, jobs: int) -> Iterator[tuple[str, int]]:
+def run_batch(lines: Iterable[str], render: Render, jobs: int) -> Iterator[tuple[str, frozenset]]:
     """Render every non-blank line (numbered from 1 as in the input) with `render`; yields, per chunk and in
-    input order, the chunk's output text and the worst exit code in it."""
+    input order, the chunk's output text and the set of outcomes in it."""
     global _render
     numbered = _numbered(lines)
     chunks = iter(lambda: list(islice(numbered, CHUNK)), [])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from keys import algorithms
 from keys.algorithms import PublicKey
-from keys.errors import PermitError, Reason, StatusError, SyncError, TrustError
+from keys.errors import PermitError, Reason, StatusError, StorageError, SyncError, TrustError
 from keys.files import fsync_dir, write_atomic
 from keys.layout import TRUST_TARGET
 from keys.statuslist import MAX_STATUS_TOKEN, SignedStatusList, verify_status_list
@@ -41,8 +41,9 @@ CURRENT = "current"
 MAX_STATUS_LISTS = 10_000
 
 
-class CacheError(PermitError):
-    reason = Reason.USAGE
+class CacheError(StorageError):
+    """The cache cannot be read or written (I/O error, a file too large): the verifier is broken, not the
+    permit. Reason STORE, cause STORAGE."""
 
 
 @dataclass(frozen=True)
@@ -165,10 +166,15 @@ class Cache:
     def trust_list(self) -> TrustList | None:
         """The trust list held, re-checked against the keys that vouched for it (None if there is none
         yet). Its expiry is not judged here: a check reports an expired list as TRUST_LIST_STALE."""
-        data, keys = self.trust_list_bytes(), self._trust_keys()
-        if data is None or not keys:
+        data = self.trust_list_bytes()
+        if data is None:
             return None
-        return _verify_with_any(data, keys, at=0)
+        try:
+            keys = self._trust_keys()
+            return _verify_with_any(data, keys, at=0) if keys else None
+        except PermitError as exc:  # what this cache wrote itself no longer verifies: the cache is broken
+            raise CacheError(f"the trust list held in {self.dir} does not verify ({exc.message}); sync again",
+                             exc.reason) from None
 
     def status_lists(self, trust: TrustList) -> dict[int, SignedStatusList]:
         """Every cached status list that still verifies against `trust`, with the time the newest

@@ -1,73 +1,81 @@
 """`verifier`: check permits offline from scanner text or image files, and manage the local cache.
 
-Exit codes of `check`: 0 valid, 1 invalid, 2 indeterminate, 3 usage error. In batch mode (INPUT
-`-`, one payload per line) the exit code is the worst verdict seen.
+Exit codes (one table for both command lines: verifier/console.py, keys.errors.EXIT_CODES):
+0 valid, 1 invalid, 2 indeterminate (verdicts only); 3 usage (a bad option, an INPUT that is neither
+payload text nor an existing file: give --text to check it as text); 4 operational (broken cache, I/O).
+In batch mode (INPUT `-`, one payload per line) each answer carries its input line number, and the exit
+code is 1 if any line was invalid, else 2 if any was indeterminate, else 0; a usage or operational
+error (3, 4) wins over every verdict.
+
+The online service's commands (serve, orgs, audit, sectors) are loaded only when asked for: the offline
+check imports no server code.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 import time
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
 
-from keys.errors import PermitError
-from keys.permit import MAX_TEXT
+from keys.errors import EXIT_CODES, Cause, Exit, PermitError, Reason
+from keys.permit import MAX_TEXT, looks_like_payload
 from verifier import desk, i18n
 from verifier.batch import default_jobs, run_batch
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
+from verifier.console import iso, run, time_option_value, version_option
 from verifier.holdings import holdings
 from verifier.syncfailures import record_sync_failure
 
-EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INDETERMINATE: 2}
-EXIT_USAGE = 3
+EXIT_CODES_BY_VERDICT = {Verdict.VALID: Exit.VALID, Verdict.INVALID: Exit.INVALID,
+                         Verdict.INDETERMINATE: Exit.INDETERMINATE}
+EXIT_USAGE = Exit.USAGE
 CACHE_ENV = "PERMIT_VERIFIER_CACHE"
+# Commands that live with the online service (verifier/server/commands.py), imported on demand.
+SERVER_COMMANDS = {"serve": "serve", "orgs": "orgs_group", "audit": "audit_group", "sectors": "sectors_group"}
+__all__ = ["EXIT_CODES", "cli", "main"]
 
 
-def parse_time(value: str) -> int:
-    """--at: epoch seconds, an ISO 8601 date (00:00 UTC) or datetime (UTC unless an offset is given)."""
-    value = value.strip()
-    if value.lstrip("-").isdigit():
-        return int(value)
-    try:
-        if len(value) == 10:
-            d = date.fromisoformat(value)
-            return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not epoch seconds or an ISO 8601 date/time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
+def batch_exit(verdicts: Iterable[Verdict]) -> Exit:
+    """The exit code of a batch: invalid if any line was invalid, else indeterminate if any was, else valid."""
+    seen = set(verdicts)
+    if Verdict.INVALID in seen:
+        return Exit.INVALID
+    return Exit.INDETERMINATE if Verdict.INDETERMINATE in seen else Exit.VALID
 
 
-def _is_image_path(argument: str) -> bool:
-    """An argument names an image if it is an existing file; anything else (a payload, or text too long
-    to be a file name at all) is checked as scanner text."""
-    if argument.startswith("PR") or len(argument) > 4096:
-        return False
-    try:
-        return Path(argument).is_file()
-    except (OSError, ValueError):
-        return False
+class VerifierGroup(click.Group):
+    """The verifier's commands; the server's are imported only when named (or listed by --help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SERVER_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in SERVER_COMMANDS and name not in self.commands:
+            module = importlib.import_module("verifier.server.commands")
+            self.add_command(getattr(module, SERVER_COMMANDS[name]), name)
+        return super().get_command(ctx, name)
 
 
-def _rendered(result: Result, as_json: bool, lang: str) -> str:
+def _rendered(result: Result, as_json: bool, lang: str, line: int | None = None) -> str:
     if as_json:
-        return json.dumps(desk.result_json(result, lang, withhold_invalid=False), ensure_ascii=False)
-    return desk.human(result, lang)
+        body = desk.result_json(result, lang, withhold_invalid=False)
+        return json.dumps(body if line is None else {"line": line, **body}, ensure_ascii=False)
+    text = desk.human(result, lang)
+    return text if line is None else f"{line}: {text}"
 
 
-def _emit(result: Result, as_json: bool, lang: str) -> None:
-    click.echo(_rendered(result, as_json, lang))
+def _emit(result: Result, as_json: bool, lang: str, line: int | None = None) -> None:
+    click.echo(_rendered(result, as_json, lang, line))
 
 
-@click.group()
+@click.group(cls=VerifierGroup)
 @click.option(
     "--cache",
     "cache_dir",
@@ -76,14 +84,28 @@ def _emit(result: Result, as_json: bool, lang: str) -> None:
     show_default=f"${CACHE_ENV} or ~/.permit-verifier",
     help="Directory holding the pinned root key, trust list and status lists.",
 )
+@version_option("verifier")
 @click.pass_context
 def cli(ctx: click.Context, cache_dir: Path) -> None:
     """Check permanent-residence permits, offline."""
     ctx.obj = Cache(cache_dir)
 
 
+def _read_image(path: Path) -> str | Result:
+    """The text of the QR code in the image at `path`, or the verdict for an unreadable picture."""
+    from verifier.scan import read_qr_text
+
+    try:
+        return read_qr_text(path)
+    except PermitError as exc:
+        if exc.cause is not Cause.FORMAT:
+            raise
+        return failure(exc)
+
+
 @cli.command("check")
-@click.argument("input_")
+@click.argument("input_", metavar="INPUT")
+@click.option("--text", "as_text", is_flag=True, help="INPUT is payload text, even if it does not look like one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per payload.")
 @click.option("--at", "at_text", help="Validation time (epoch seconds or ISO 8601); default now.")
 @click.option("--max-status-age", type=click.IntRange(min=0), default=None,
@@ -97,11 +119,17 @@ def cli(ctx: click.Context, cache_dir: Path) -> None:
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="With INPUT -: processes checking lines at once (default: all cores); output in input order.")
 @click.pass_obj
-def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max_status_age: int | None,
-              lang: str | None, require_logged: bool, log_interval: int, jobs: int | None) -> None:
-    """Check INPUT: payload text as a scanner types it, an image file, or - for one payload per line on stdin."""
+def check_cmd(cache: Cache, input_: str, as_text: bool, as_json: bool, at_text: str | None,
+              max_status_age: int | None, lang: str | None, require_logged: bool, log_interval: int,
+              jobs: int | None) -> None:
+    """Check INPUT: payload text as a scanner types it (PR1:...), an image file, or - for one payload per line
+    on stdin. Anything else that is not an existing file is a usage error (exit 3) unless --text says it is
+    payload text."""
     lang = lang or i18n.from_environment(os.environ)
-    at = parse_time(at_text) if at_text is not None else int(time.time())
+    at = time_option_value(at_text) if at_text is not None else int(time.time())
+    if input_ != "-" and not as_text and not looks_like_payload(input_) and not _is_file(input_):
+        raise click.BadParameter(f"{input_[:200]!r} is not an existing file; to check it as payload text, give --text",
+                                 param_hint="INPUT")
     trust = cache.trust_list()
     status = cache.status_lookup(max_status_age)
     run_check = check
@@ -109,31 +137,44 @@ def check_cmd(cache: Cache, input_: str, as_json: bool, at_text: str | None, max
         from verifier.log_cli import logged_check
 
         run_check = logged_check(cache, log_interval)  # the same check, then the log's word on the card
+
+    def checker(text: str) -> Result:
+        return run_check(text, trust, at, status)
+
     if input_ == "-":
-        def render(_number: int, line: str) -> tuple[str, int]:
-            result = run_check(line[: MAX_TEXT + 2], trust, at, status)
-            return _rendered(result, as_json, lang), EXIT_CODES[result.verdict]
+        sys.exit(check_lines(sys.stdin, checker, as_json, lang, jobs or default_jobs()))
+    sys.exit(check_one(input_, as_text, checker, as_json, lang))
 
-        worst = 0
-        for text, code in run_batch(sys.stdin, render, jobs or default_jobs()):
-            sys.stdout.write(text)
-            worst = max(worst, code)
-        sys.stdout.flush()
-        sys.exit(worst)
-    if _is_image_path(input_):
-        from verifier.scan import read_qr_text
 
-        try:
-            text = read_qr_text(Path(input_))
-        except PermitError as exc:
-            result = failure(exc)
-            _emit(result, as_json, lang)
-            sys.exit(EXIT_CODES[result.verdict])
-    else:
-        text = input_
-    result = run_check(text, trust, at, status)
+def _is_file(argument: str) -> bool:
+    try:
+        return len(argument) <= 4096 and Path(argument).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def check_one(input_: str, as_text: bool, checker: Callable[[str], Result], as_json: bool, lang: str) -> Exit:
+    """One INPUT (payload text, or the path of an image): print its answer, return its exit code."""
+    read = input_ if as_text or looks_like_payload(input_) else _read_image(Path(input_))
+    result = read if isinstance(read, Result) else checker(read)
     _emit(result, as_json, lang)
-    sys.exit(EXIT_CODES[result.verdict])
+    return EXIT_CODES_BY_VERDICT[result.verdict]
+
+
+def check_lines(lines: Iterable[str], checker: Callable[[str], Result], as_json: bool, lang: str,
+                jobs: int = 1) -> Exit:
+    """One payload per line, across `jobs` processes: each answer, in input order, names its line number
+    (blank lines are skipped), and the exit code is the batch's (batch_exit)."""
+    def render(number: int, line: str) -> tuple[str, Verdict]:
+        result = checker(line[: MAX_TEXT + 2])
+        return _rendered(result, as_json, lang, number), result.verdict
+
+    verdicts: set[Verdict] = set()
+    for text, seen in run_batch(lines, render, jobs):
+        sys.stdout.write(text)
+        verdicts |= seen
+    sys.stdout.flush()
+    return batch_exit(verdicts)
 
 
 @cli.group("trust")
@@ -146,8 +187,9 @@ def trust_group() -> None:
 @click.option("--root", "root_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The published metadata/root.json to pin the first time (or, for conformance kits, a "
                    "trust-list key in PEM).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def trust_add(cache: Cache, trust_list: Path, root_file: Path | None) -> None:
+def trust_add(cache: Cache, trust_list: Path, root_file: Path | None, as_json: bool) -> None:
     """Verify TRUST_LIST against the keys the pinned root names for it and keep it for offline checks
     (no status lists: checks say STATUS_UNKNOWN until a sync)."""
     if root_file is not None:
@@ -157,16 +199,21 @@ def trust_add(cache: Cache, trust_list: Path, root_file: Path | None) -> None:
         else:
             cache.pin_tuf_root(data)
     trust = cache.add_trust_list(trust_list.read_bytes(), int(time.time()))
-    expires = datetime.fromtimestamp(trust.expires_at, UTC).isoformat()
-    click.echo(f"trust list version {trust.version} from {trust.issuer}: {len(trust.keys)} keys, expires {expires}")
+    if as_json:
+        click.echo(json.dumps({"version": trust.version, "issuer": trust.issuer, "keys": len(trust.keys),
+                               "expires_at": iso(trust.expires_at)}))
+        return
+    click.echo(f"trust list version {trust.version} from {trust.issuer}: {len(trust.keys)} keys, "
+               f"expires {iso(trust.expires_at)}")
 
 
 @cli.command("sync")
 @click.argument("source")
 @click.option("--root", "root_json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The published metadata/root.json to pin; needed the first time (later roots are followed).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
-def sync_cmd(cache: Cache, source: str, root_json: Path | None) -> None:
+def sync_cmd(cache: Cache, source: str, root_json: Path | None, as_json: bool) -> None:
     """Update from SOURCE (a directory or an http(s) URL) with TUF: follow root rotations, refuse rollback,
     freeze, mix-and-match and endless data, check every list, and replace the cache in one step (an
     interrupted or refused sync keeps the previous cache)."""
@@ -176,6 +223,11 @@ def sync_cmd(cache: Cache, source: str, root_json: Path | None) -> None:
     except PermitError as exc:
         record_sync_failure(cache.dir, exc.reason.value, int(time.time()))  # for the service's /metrics
         raise
+    if as_json:
+        click.echo(json.dumps({"root_version": report.root_version, "timestamp_version": report.timestamp_version,
+                               "trust_list_version": report.trust_version, "status_lists": report.status_lists,
+                               "generation": report.generation}))
+        return
     click.echo(f"synced root version {report.root_version}, timestamp version {report.timestamp_version}: "
                f"trust list version {report.trust_version} and {report.status_lists} status lists")
 
@@ -187,7 +239,7 @@ def sync_cmd(cache: Cache, source: str, root_json: Path | None) -> None:
 def status_cmd(cache: Cache, as_json: bool, at_text: str | None) -> None:
     """What this verifier holds: root and trust-list versions, last sync, the timestamp's expiry, and
     each status list's age (seconds since the newest timestamp that vouched for it)."""
-    at = parse_time(at_text) if at_text is not None else int(time.time())
+    at = time_option_value(at_text) if at_text is not None else int(time.time())
     info = holdings(cache, at)
     if as_json:
         click.echo(json.dumps(info))
@@ -205,42 +257,15 @@ def trust_show(cache: Cache, as_json: bool) -> None:
     """Show the trust list held."""
     trust = cache.trust_list()
     if trust is None:
-        raise PermitError("no trust list held; run `verifier trust add` first")
+        raise PermitError("no trust list held; run `verifier sync` first", Reason.NO_TRUST_LIST, cause=Cause.TRUST)
     keys = [
-        {"kid": k.kid.hex(), "use": k.use.value, "state": k.state.value, "not_before": k.not_before,
-         "not_after": k.not_after}
+        {"kid": k.kid.hex(), "use": k.use.value, "state": k.state.value, "not_before": iso(k.not_before),
+         "not_after": iso(k.not_after)}
         for k in trust.keys
     ]
-    info = {"version": trust.version, "issuer": trust.issuer, "issued_at": trust.issued_at,
-            "expires_at": trust.expires_at, "keys": keys}
+    info = {"version": trust.version, "issuer": trust.issuer, "issued_at": iso(trust.issued_at),
+            "expires_at": iso(trust.expires_at), "keys": keys}
     click.echo(json.dumps(info, indent=None if as_json else 2))
-
-
-def _register_server_commands() -> None:
-    """`serve`, `orgs` and `audit` live with the online service (verifier/server/, the `server` extra)."""
-    from verifier.server.commands import COMMANDS
-
-    for command in COMMANDS:
-        cli.add_command(command)
-
-
-_register_server_commands()
-
-
-def run(group: click.Group) -> None:
-    """Run a command group as a console script: usage errors exit 3, the project's own errors exit 1
-    with their reason code and message (never a traceback)."""
-    try:
-        group.main(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (click.UsageError, click.Abort) as exc:
-        if isinstance(exc, click.UsageError):
-            exc.show()
-        sys.exit(EXIT_USAGE)
-    except PermitError as exc:
-        click.echo(f"error ({exc.reason.value}): {exc.message}", err=True)
-        sys.exit(1)
 
 
 def _register_log_commands() -> None:

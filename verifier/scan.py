@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keys.errors import FormatError
+from keys.errors import Cause, FormatError, PermitError, Reason, StorageError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 25_000_000  # a 24-megapixel phone photo; more is refused from the header, before decoding
@@ -18,11 +18,12 @@ def read_qr_text(image: Path | bytes) -> str:
         import zxingcpp
         from PIL import Image, UnidentifiedImageError
     except ImportError:
-        raise FormatError("reading images needs the scan extra: pip install 'permit-registry[scan]'") from None
+        raise PermitError("reading images needs the scan extra: pip install 'permit-registry[scan]'", Reason.USAGE,
+                          cause=Cause.CONFIG) from None
     try:
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
     except OSError as exc:
-        raise FormatError(f"cannot read image {image}: {exc.strerror}") from None
+        raise StorageError(f"cannot read image {image}: {exc.strerror}") from None
     if len(data) > MAX_IMAGE_BYTES:
         raise FormatError(f"image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
     try:

@@ -20,7 +20,7 @@ from tuf.api.metadata import Metadata, Root, Targets, Timestamp
 from tuf.ngclient import Updater
 
 from keys import algorithms
-from keys.errors import FormatError, Reason, StatusError, SyncError
+from keys.errors import Cause, FormatError, Reason, StatusError, SyncError
 from keys.layout import TRUST_TARGET, target_kind
 from keys.statuslist import MAX_STATUS_TOKEN, verify_status_list
 from keys.trustlist import MAX_TRUST_LIST, TrustList
@@ -111,7 +111,7 @@ def _at(updater: Updater, at: int) -> None:
     when the updater is made."""
     trusted = updater._trusted_set
     if not hasattr(trusted, _TIME_ATTRIBUTE):
-        raise SyncError("this python-tuf has no reference time to set; pin tuf 7.x", Reason.USAGE)
+        raise SyncError("this python-tuf has no reference time to set; pin tuf 7.x", Reason.USAGE, cause=Cause.CONFIG)
     setattr(trusted, _TIME_ATTRIBUTE, datetime.fromtimestamp(at, UTC))
 
 

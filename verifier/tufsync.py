@@ -17,7 +17,7 @@ from tuf.api import exceptions as tuf_errors
 from tuf.ngclient import FetcherInterface, UpdaterConfig
 from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
 
-from keys.errors import Reason, SyncError
+from keys.errors import Cause, Reason, SyncError
 
 LOCAL_BASE = "local:/"
 FETCH_TIMEOUT = 15
@@ -77,14 +77,15 @@ def source(source_text: str) -> tuple[FetcherInterface, str]:
         base = source_text if source_text.endswith("/") else source_text + "/"
         return Urllib3Fetcher(socket_timeout=FETCH_TIMEOUT, app_user_agent="permit-verifier"), base
     if parsed.scheme not in ("", "file"):
-        raise SyncError(f"unsupported source {source_text[:200]!r}: give a directory or an http(s) URL", Reason.USAGE)
+        raise SyncError(f"unsupported source {source_text[:200]!r}: give a directory or an http(s) URL", Reason.USAGE,
+                        cause=Cause.USAGE)
     directory = Path(parsed.path if parsed.scheme == "file" else source_text)
     try:
         is_dir = directory.is_dir()
     except (OSError, ValueError):
         is_dir = False
     if not is_dir:
-        raise SyncError(f"{str(directory)[:200]} is not a directory or an http(s) URL", Reason.USAGE)
+        raise SyncError(f"{str(directory)[:200]} is not a directory or an http(s) URL", Reason.USAGE, cause=Cause.USAGE)
     return DirectoryFetcher(directory), LOCAL_BASE
 
 
@@ -119,5 +120,6 @@ def explain(exc: Exception, where: str) -> SyncError:
     if isinstance(exc, tuf_errors.RepositoryError):
         return SyncError(f"{where} serves invalid metadata: {text}", Reason.SYNC_INVALID)
     if isinstance(exc, OSError):
-        return SyncError(f"cannot write the verifier's metadata: {os.strerror(exc.errno or 0)}", Reason.USAGE)
+        return SyncError(f"cannot write the verifier's metadata: {os.strerror(exc.errno or 0)}", Reason.USAGE,
+                         cause=Cause.STORAGE)
     return SyncError(f"{where} serves invalid metadata: {type(exc).__name__}: {text}", Reason.SYNC_INVALID)

@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import Flask, Response, current_app, g, jsonify, request
 
 from registry import store
-from registry.api import admin, identity, metrics, published
+from registry.api import admin, admin_rules, identity, metrics, published
 from registry.api.openapi import OPENAPI
 from registry.api.operators import authenticate, ensure_schema, record_call
 from registry.api.problems import ApiProblem, log, problem_response, register_error_handlers, unauthorized
@@ -52,6 +52,7 @@ def create_app(home: Home, config: dict | None = None) -> Flask:
         db.conn.close()
     app.extensions[EXTENSION] = AppState(home, Path(app.config["PUBLISH_DIR"]))
 
+    assert admin_rules.bp is admin.bp  # the rules' routes (appeals, presence, operators) join this blueprint
     app.register_blueprint(admin.bp)
     app.register_blueprint(published.bp)
     app.register_blueprint(identity.bp)

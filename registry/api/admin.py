@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
+from keys.errors import http_status
 from registry import lifecycle, store
 from registry.api.bodies import json_body, note_field, photo_bytes, text_field, unknown_fields
 from registry.api.operators import Operator, may
@@ -24,7 +25,7 @@ from registry.api.problems import ApiProblem, forbidden, invalid, not_found, una
 from registry.api.state import app_state, get_db
 from registry.issuance import payload_text
 from registry.office import search as reading
-from registry.office.errors import FORBIDDEN, INVALID, NOT_FOUND, OfficeError
+from registry.office.errors import OfficeError
 from registry.office.parse import parse_changes, parse_passport
 from registry.office.policy import GROUNDS, SUSPEND_REASONS
 from registry.office.service import Office, Outcome
@@ -40,16 +41,14 @@ DEFAULT_LIST = 100
 NUMBER_PATTERN = re.compile(r"[0-9A-Z]{18}")
 STATUS_ACTIONS = ("revoke", "suspend", "reinstate", "surrender", "record-death")
 CARD_ACTIONS = ("renew", "replace")
-_STATUS = {FORBIDDEN: 403, NOT_FOUND: 404, INVALID: 422}
 
 
 @bp.errorhandler(OfficeError)
 def _office_error(exc: OfficeError) -> Response:
     from registry.api.problems import problem_response
 
-    status = _STATUS.get(exc.kind, 409)
-    return problem_response(ApiProblem(status, exc.code, exc.code.replace("-", " ").capitalize(), exc.message,
-                                       exc.reason))
+    return problem_response(ApiProblem(http_status(exc), exc.code, exc.code.replace("-", " ").capitalize(),
+                                       exc.message, exc.reason))
 
 
 # ---- request plumbing --------------------------------------------------------------------------------------
@@ -328,4 +327,3 @@ def publish_now() -> Response:
                     "lists": report.lists, "lists_signed": report.lists_signed})
 
 
-from registry.api import admin_rules  # noqa: E402, F401  (its routes join this blueprint)

@@ -11,33 +11,21 @@ store or key-store failures are answered without their internal detail. 401 and 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 
-from flask import Flask, Response, g
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from keys.errors import KeyStoreError, PermitError, Reason
+from keys.errors import Cause, KeyStoreError, PermitError, Reason
 from registry.lifecycle import TransitionError
 from registry.qr import RenderError
-from registry.store import StoreError
+from registry.store import StoreBusy, StoreError
 from registry.validation import ValidationError
+from verifier.server.problems import MEDIA_TYPE, PROBLEM_TYPE, ApiProblem, for_error, problem_response
 
-PROBLEM_TYPE = "urn:permit-registry:problem:"
-MEDIA_TYPE = "application/problem+json"
+__all__ = ["MEDIA_TYPE", "PROBLEM_TYPE", "ApiProblem", "from_permit_error", "problem_response"]
 log = logging.getLogger("registry.api")
-
-
-class ApiProblem(Exception):
-    """Raised by a view to answer with a problem document."""
-
-    def __init__(self, status: int, slug: str, title: str, detail: str, reason: Reason = Reason.USAGE,
-                 headers: dict[str, str] | None = None, **extensions: object) -> None:
-        super().__init__(detail)
-        self.status, self.slug, self.title, self.detail, self.reason = status, slug, title, detail, reason
-        self.headers = headers or {}
-        self.extensions = extensions
 
 
 def field_errors(problems: Iterable[tuple[str, str]], prefix: str = "") -> list[dict[str, str]]:
@@ -63,45 +51,40 @@ def forbidden(permission: str) -> ApiProblem:
 
 
 def not_found(detail: str = "No such resource.") -> ApiProblem:
-    return ApiProblem(404, "not-found", "Not found", detail)
+    return ApiProblem(404, "not-found", "Not found", detail, reason=None)
 
 
-def problem_response(p: ApiProblem) -> Response:
-    body = {"type": PROBLEM_TYPE + p.slug, "title": p.title, "status": p.status, "detail": p.detail,
-            "reason": p.reason.value, **p.extensions}
-    response = Response(json.dumps(body, ensure_ascii=False), p.status, mimetype=MEDIA_TYPE)
-    response.headers.update(p.headers)
-    response.headers["Cache-Control"] = "no-store"
-    g.problem_reason = p.reason.value
-    return response
+# The slug and title of each cause, for errors no branch below names more precisely.
+_BY_CAUSE = {Cause.CONFLICT: ("conflict", "Conflict"), Cause.NOT_FOUND: ("not-found", "Not found"),
+             Cause.FORBIDDEN: ("forbidden", "Not allowed"), Cause.STORAGE: ("storage-error", "Storage failed"),
+             Cause.BUSY: ("busy", "Busy"), Cause.CONFIG: ("unavailable", "Unavailable")}
 
 
 def from_permit_error(exc: PermitError) -> ApiProblem:
-    """The project's errors as problems. Store and key-store details stay in the server's log."""
+    """The project's errors as problems: the status from the cause (keys.errors.HTTP_STATUS), the slug from
+    the kind of error. Store, key-store and rendering details stay in the server's log."""
     if isinstance(exc, ValidationError):
         return invalid(exc.problems)
-    if isinstance(exc, StoreError):
-        if "busy" in exc.message:
-            return ApiProblem(503, "store-busy", "The permit store is busy",
-                              "Another writer held the store's lock too long; nothing was changed, try again.",
-                              exc.reason, headers={"Retry-After": "1"})
-        log.error("store error: %s", exc.message)
-        return ApiProblem(500, "store-error", "The permit store failed",
-                          "The permit store could not complete the request; nothing was changed.", exc.reason)
-    if isinstance(exc, KeyStoreError):
-        log.error("key store error: %s", exc.message)
-        return ApiProblem(503, "signing-unavailable", "Signing is unavailable",
-                          "The registry cannot use its signing keys now; nothing was signed.", exc.reason)
-    if isinstance(exc, RenderError):
-        log.error("render error: %s", exc.message)
-        return ApiProblem(500, "render-error", "Rendering failed", "The QR image could not be rendered.",
-                          exc.reason)
-    if isinstance(exc, TransitionError):
-        return ApiProblem(409, "state-conflict", "Not allowed in the permit's current state", exc.message,
-                          exc.reason)
-    if exc.reason is Reason.USAGE:
-        return ApiProblem(409, "conflict", "Conflict", exc.message, exc.reason)
-    return ApiProblem(422, "refused", "Refused", exc.message, exc.reason)
+    if isinstance(exc, StoreBusy):
+        return for_error(exc, "store-busy", "The permit store is busy", "Another writer held the store's lock too "
+                         "long; nothing was changed, try again.", headers={"Retry-After": "1"})
+    if exc.cause in (Cause.STORAGE, Cause.CONFIG):
+        log.error("%s (%s): %s", type(exc).__name__, exc.reason.value, exc.message)
+        if isinstance(exc, StoreError):
+            return for_error(exc, "store-error", "The permit store failed",
+                             "The permit store could not complete the request; nothing was changed.")
+        if isinstance(exc, KeyStoreError):
+            return for_error(exc, "signing-unavailable", "Signing is unavailable",
+                             "The registry cannot use its signing keys now; nothing was signed.")
+        if isinstance(exc, RenderError):
+            return for_error(exc, "render-error", "Rendering failed", "The QR image could not be rendered.")
+        return for_error(exc, "storage-error" if exc.cause is Cause.STORAGE else "unavailable",
+                         "The registry cannot complete the request",
+                         "The registry could not complete the request; nothing was changed.")
+    if isinstance(exc, TransitionError) and exc.cause is Cause.CONFLICT:
+        return for_error(exc, "state-conflict", "Not allowed in the permit's current state")
+    slug, title = _BY_CAUSE.get(exc.cause, ("refused", "Refused"))
+    return for_error(exc, slug, title)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -117,7 +100,7 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
         slug = (exc.name or "error").lower().replace(" ", "-")
-        reason = Reason.MALFORMED if status in (400, 413, 415) else Reason.USAGE
+        reason = Reason.MALFORMED if status in (400, 413, 415) else None
         response = problem_response(ApiProblem(status, slug, exc.name or "Error", exc.description or "", reason))
         if status == 405 and exc.response is None:
             allow = getattr(exc, "valid_methods", None)
@@ -130,4 +113,4 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unexpected error")
         return problem_response(ApiProblem(500, "internal-error", "Internal error",
                                            "The registry failed to complete the request; it has been logged.",
-                                           Reason.KEY_STORE))
+                                           None))

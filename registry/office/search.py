@@ -11,6 +11,7 @@ import re
 
 import sqlite_utils
 
+from keys.errors import Cause
 from keys.permit import local_date
 from registry import lifecycle
 from registry.lifecycle import LISTING_SQL, STATUS_SQL
@@ -65,7 +66,7 @@ def show(db: sqlite_utils.Database, number: str, now: int) -> dict:
     permit = lifecycle.get_permit(db, number)
     row = one(db, LISTING_SQL + " WHERE p.number = :number", {"now": now, "number": permit["number"]})
     if row is None:
-        raise lifecycle.TransitionError(f"no permit {number} in this registry")
+        raise lifecycle.TransitionError(f"no permit {number} in this registry", cause=Cause.NOT_FOUND)
     data = dated(row)
     data["passport"] = (f"{permit['passport_country']} {permit['passport_number']}"
                         if permit["passport_number"] else None)

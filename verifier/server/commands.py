@@ -1,18 +1,19 @@
-"""CLI commands of the online service, added to `verifier` by verifier/cli.py: serve, orgs, audit.
+"""CLI commands of the online service, loaded by `verifier` (verifier/cli.py) when named: serve, orgs, audit, sectors.
 Flask and gunicorn are imported only when `serve` runs (the `server` extra)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from keys.ops import LOG_FORMATS, gunicorn_logconfig, prepare_multiprocess, worker_exited
+from verifier.console import iso, time_option_value
 from verifier.server import orgs
 from verifier.server.sectors import load_policy, policy_path
 
@@ -38,7 +39,7 @@ def serve(host: str, port: int, workers: int, log_format: str) -> None:
         from verifier.server.app import create_app
     except ImportError:
         raise PermitError("serving needs the server extra: pip install 'permit-registry[server]'",
-                          Reason.USAGE) from None
+                          Reason.USAGE, cause=Cause.CONFIG) from None
     cache_dir = _cache_dir()
     bare = os.environ.get("PERMIT_VERIFIER_BENCH_BARE") == "1"  # benchmarks only: adds POST /v1/bare
 
@@ -81,34 +82,47 @@ def orgs_group() -> None:
               "social-insurance, property-registration, court, other).")
 @click.option("--rate", type=click.FloatRange(min=0.1), help="Requests per second per server worker for this key "
               "(default: the sector's).")
-def orgs_add(name: str, sector: str, rate: float | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: name, sector, key.")
+def orgs_add(name: str, sector: str, rate: float | None, as_json: bool) -> None:
     """Register NAME; prints its API key once (only a hash is kept)."""
     sectors = load_policy(_cache_dir())
     if sector not in sectors:
         raise click.BadParameter(f"{sector!r} is not a sector of {policy_path(_cache_dir())}; the sectors are "
                                  f"{', '.join(sorted(sectors))}", param_hint="--sector")
     key = orgs.add_org(orgs.connect(_cache_dir()), name, sector, int(time.time()), rate)
-    click.echo(key)
-    click.echo(f"organisation {name} ({sector}) added; keep this key, it is not shown again", err=True)
+    click.echo(json.dumps({"name": name, "sector": sector, "key": key}, ensure_ascii=False) if as_json else key)
+    if not as_json:
+        click.echo(f"organisation {name} ({sector}) added; keep this key, it is not shown again", err=True)
 
 
 @orgs_group.command("list")
-def orgs_list() -> None:
-    """Every organisation, active or revoked."""
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def orgs_list(as_json: bool) -> None:
+    """Every organisation, active or revoked (times in ISO 8601, UTC)."""
     sectors = load_policy(_cache_dir())
     for org in orgs.list_orgs(orgs.connect(_cache_dir())):
-        state = "active" if org.revoked_at is None else f"revoked {datetime.fromtimestamp(org.revoked_at, UTC):%F}"
         policy = sectors.get(org.sector)
-        rate = f"{org.rate:g}/s" if org.rate else f"{policy.rate:g}/s (sector)" if policy else "(sector not in policy)"
-        click.echo(f"{org.name}\t{org.sector}\t{rate}\t{state}")
+        rate = org.rate or (policy.rate if policy else None)
+        if as_json:
+            click.echo(json.dumps({"name": org.name, "sector": org.sector, "rate": rate,
+                                   "rate_from": "organisation" if org.rate else "sector" if policy else None,
+                                   "created_at": iso(org.created_at), "revoked_at": iso(org.revoked_at)},
+                                  ensure_ascii=False))
+            continue
+        state = "active" if org.revoked_at is None else f"revoked {iso(org.revoked_at)}"
+        shown = f"{org.rate:g}/s" if org.rate else f"{policy.rate:g}/s (sector)" if policy else "(sector not in policy)"
+        click.echo(f"{org.name}\t{org.sector}\t{shown}\t{state}")
 
 
 @orgs_group.command("revoke")
 @click.argument("name")
-def orgs_revoke(name: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def orgs_revoke(name: str, as_json: bool) -> None:
     """Revoke NAME's key (effective within a second in running servers)."""
-    orgs.revoke_org(orgs.connect(_cache_dir()), name, int(time.time()))
-    click.echo(f"organisation {name} revoked")
+    now = int(time.time())
+    orgs.revoke_org(orgs.connect(_cache_dir()), name, now)
+    click.echo(json.dumps({"name": name, "revoked_at": iso(now)}, ensure_ascii=False) if as_json
+               else f"organisation {name} revoked")
 
 
 @click.group("audit")
@@ -122,9 +136,7 @@ def audit_group() -> None:
 @click.option("-o", "--out", type=click.File("w"), default="-", show_default=True)
 def audit_export(org: str | None, since: str | None, out) -> None:
     """Every audit record as JSON lines: organisation, time, keyed hash of the permit number, verdict."""
-    from verifier.cli import parse_time
-
-    for line in orgs.export_audit(orgs.connect(_cache_dir()), org, parse_time(since) if since else None):
+    for line in orgs.export_audit(orgs.connect(_cache_dir()), org, time_option_value(since) if since else None):
         out.write(line + "\n")
     out.flush()
     if out is not sys.stdout:

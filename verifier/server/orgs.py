@@ -19,40 +19,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from keys.files import ensure_private, write_atomic
+from verifier.server.schema import migrate
 
 DB_FILE = "service.db"
 SECRET_FILE = "audit.key"
 KEY_PREFIX = "pvk_"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orgs (
-    name TEXT PRIMARY KEY,
-    sector TEXT NOT NULL,
-    key_hash TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER,
-    rate REAL  -- requests per second for this key, when its contract differs from the sector's
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    org TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    number_hash TEXT,
-    verdict TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_org_at ON audit (org, at);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
-"""
 
 
 class OrgError(PermitError):
+    """An organisation that exists already (CONFLICT) or does not (NOT_FOUND)."""
+
     reason = Reason.USAGE
+    cause = Cause.CONFLICT
 
 
 @dataclass(frozen=True)
@@ -67,10 +47,13 @@ class Org:
 def connect(cache_dir: Path) -> sqlite3.Connection:
     """The service database (token hashes): 0600 in a 0700 folder, corrected if found looser."""
     ensure_private(cache_dir / DB_FILE, create_dir=True)
-    conn = sqlite3.connect(cache_dir / DB_FILE, timeout=10, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.executescript(SCHEMA)
+    try:
+        conn = sqlite3.connect(cache_dir / DB_FILE, timeout=10, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.Error as exc:
+        raise PermitError(f"cannot open {cache_dir / DB_FILE}: {exc}", Reason.STORE, cause=Cause.STORAGE) from None
+    migrate(conn)
     return conn
 
 
@@ -92,7 +75,7 @@ def add_org(conn: sqlite3.Connection, name: str, sector: str, now: int, rate: fl
 def revoke_org(conn: sqlite3.Connection, name: str, now: int) -> None:
     cursor = conn.execute("UPDATE orgs SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (now, name))
     if cursor.rowcount == 0:
-        raise OrgError(f"no active organisation named {name!r}")
+        raise OrgError(f"no active organisation named {name!r}", cause=Cause.NOT_FOUND)
 
 
 def list_orgs(conn: sqlite3.Connection) -> list[Org]:

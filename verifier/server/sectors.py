@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from keys.errors import PermitError, Reason
+from keys.errors import Cause, PermitError, Reason
 from keys.files import write_atomic
 
 POLICY_FILE = "sectors.json"
@@ -29,7 +29,10 @@ MAX_RATE = 100_000.0
 
 
 class PolicyError(PermitError):
+    """The sector policy file is unreadable or not valid: a configuration fault."""
+
     reason = Reason.USAGE
+    cause = Cause.CONFIG
 
 
 @dataclass(frozen=True)
