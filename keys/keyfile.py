@@ -69,7 +69,8 @@ def decrypt(data: bytes, kid: bytes, passphrase: bytes, name: str) -> bytes:
     stripped = data.strip()
     if not stripped:
         raise KeyStoreError(f"key file {name} is empty (truncated)", cause=Cause.STORAGE)
-    if b"-----BEGIN PRIVATE KEY-----" in stripped or b"-----BEGIN EC PRIVATE KEY-----" in stripped:
+    first_line = stripped.split(b"\n", 1)[0]
+    if first_line.startswith(b"-----BEGIN ") and b"PRIVATE KEY" in first_line:  # an unencrypted PEM key
         raise KeyStoreError(f"key file {name} is unencrypted: the private key lies in the clear; "
                             "treat it as exposed, rotate it and delete the file", cause=Cause.STORAGE)
     try:
