@@ -6,7 +6,6 @@ that a format change touches this one file. See docs/format.md for the byte-leve
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -15,6 +14,7 @@ from keys import base45, cbor, number
 from keys.algorithms import PrivateKey
 from keys.cose import Sign1, decode_sign1, sign1
 from keys.errors import FormatError, Reason
+from keys.times import iso
 
 PREFIX = "PR1:"
 _OTHER_VERSION = re.compile(r"PR[0-9]{1,3}:")
@@ -110,16 +110,12 @@ class Permit:
             "authority": self.authority,
             "issue_date": self.issue_date.isoformat(),
             "expiry_date": self.expiry_date.isoformat(),
-            "valid_from": _utc(self.valid_from),
-            "valid_until": _utc(self.valid_until),
-            "signed_at": _utc(self.signed_at),
+            "valid_from": iso(self.valid_from),
+            "valid_until": iso(self.valid_until),
+            "signed_at": iso(self.signed_at),
             "status_list": self.status_list,
             "status_index": self.status_index,
         }
-
-
-def _utc(ts: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def looks_like_payload(text: str) -> bool:

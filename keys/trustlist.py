@@ -16,6 +16,7 @@ from keys import algorithms, cbor
 from keys.algorithms import PrivateKey, PublicKey
 from keys.cose import decode_sign1, sign1
 from keys.errors import FormatError, Reason, SignatureError, TrustError
+from keys.times import iso
 
 TYP = "application/permit-trust-list+cwt"
 CLAIM_ISS, CLAIM_EXP, CLAIM_IAT = 1, 4, 6
@@ -54,6 +55,18 @@ class TrustedKey:
         """Whether `when` (epoch seconds) falls inside the key's signing window [nbf, exp]: the end is
         the last second the key signed, so a card signed in the second of a rotation stays valid."""
         return self.not_before <= when and (self.not_after is None or when <= self.not_after)
+
+    def describe(self) -> dict[str, Any]:
+        """The key as the commands print it (registry keys list, verifier trust show): one JSON shape."""
+        return {
+            "kid": self.kid.hex(),
+            "algorithm": algorithms.ALGORITHMS[self.alg],
+            "use": self.use.value,
+            "state": self.state.value,
+            "not_before": iso(self.not_before),
+            "not_after": iso(self.not_after),
+            "public_key_pem": algorithms.public_pem(self.public_key),
+        }
 
     def to_cbor(self) -> dict[str, Any]:
         entry: dict[str, Any] = {

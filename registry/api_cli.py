@@ -14,10 +14,10 @@ import click
 import sqlite_utils
 
 from keys.ops import LOG_FORMATS, gunicorn_logconfig, prepare_multiprocess, worker_exited
+from keys.times import iso
 from keys.trustlist import KeyUse
 from registry import store
 from registry.home import Home
-from verifier.console import iso
 
 
 def _now() -> int:

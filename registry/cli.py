@@ -27,7 +27,7 @@ from registry.publish import publish as publish_files
 from registry.repository import Repository
 from registry.rotation import ensure_repository, rotate_root, rotate_timestamp, warn_lone_root
 from registry.tlog_office import record_all_keys, record_key_event
-from verifier.console import iso, run, version_option
+from verifier.console import run, version_option
 
 
 def _ask_passphrase(confirm: bool = False) -> bytes:
@@ -171,16 +171,7 @@ def keys_list(home: Home, as_json: bool) -> None:
     store = home.keys()
     roles = {k.kid: "root" for k in store.roots} | {k.kid: "timestamp" for k in store.timestamp_keys}
     rows = [
-        {
-            "kid": k.kid.hex(),
-            "algorithm": algorithms.ALGORITHMS[k.alg],
-            "use": roles.get(k.kid, k.use.value),
-            "state": k.state.value,
-            "not_before": iso(k.not_before),
-            "not_after": iso(k.not_after),
-            "public_key_pem": algorithms.public_pem(k.public_key),
-            "location": store.location(k),
-        }
+        {**k.describe(), "use": roles.get(k.kid, k.use.value), "location": store.location(k)}
         for k in [*store.roots, *store.timestamp_keys, *store.keys]
     ]
     if as_json:

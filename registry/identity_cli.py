@@ -8,9 +8,9 @@ import time
 
 import click
 
+from keys.times import iso
 from registry import identity, store
 from registry.home import Home
-from verifier.console import iso
 
 
 def _open(home: Home):

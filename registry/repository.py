@@ -35,6 +35,7 @@ from tuf.api.serialization.json import JSONSerializer
 from keys.algorithms import PrivateKey
 from keys.errors import KeyStoreError, Reason
 from keys.files import write_atomic
+from keys.times import iso
 from keys.trustlist import TrustedKey
 from keys.tufkeys import TufSigner, tuf_key
 
@@ -46,10 +47,6 @@ _SERIALIZER = JSONSerializer(compact=False)
 
 def _when(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
-
-
-def iso(epoch: int) -> str:
-    return _when(epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _signers(keys: list[PrivateKey]) -> list[SslibSigner]:

@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from keys import algorithms
@@ -68,10 +68,6 @@ def _read(path: Path, limit: int, what: str) -> bytes:
 
 def epoch(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
-
-
-def iso(value: int) -> str:
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Cache:
@@ -283,4 +279,4 @@ def _verify_with_any(data: bytes, keys: list[PublicKey], at: int, current: Trust
     raise error
 
 
-__all__ = ["Cache", "CacheError", "SyncError", "SyncReport", "iso"]
+__all__ = ["Cache", "CacheError", "SyncError", "SyncReport"]

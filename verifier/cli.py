@@ -25,11 +25,12 @@ import click
 
 from keys.errors import EXIT_CODES, Cause, Exit, PermitError, Reason
 from keys.permit import MAX_TEXT, looks_like_payload
+from keys.times import iso
 from verifier import desk, i18n
 from verifier.batch import default_jobs, run_batch
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
-from verifier.console import iso, run, time_option_value, version_option
+from verifier.console import run, time_option_value, version_option
 from verifier.holdings import holdings
 from verifier.syncfailures import record_sync_failure
 
@@ -258,11 +259,7 @@ def trust_show(cache: Cache, as_json: bool) -> None:
     trust = cache.trust_list()
     if trust is None:
         raise PermitError("no trust list held; run `verifier sync` first", Reason.NO_TRUST_LIST, cause=Cause.TRUST)
-    keys = [
-        {"kid": k.kid.hex(), "use": k.use.value, "state": k.state.value, "not_before": iso(k.not_before),
-         "not_after": iso(k.not_after)}
-        for k in trust.keys
-    ]
+    keys = [k.describe() for k in trust.keys]
     info = {"version": trust.version, "issuer": trust.issuer, "issued_at": iso(trust.issued_at),
             "expires_at": iso(trust.expires_at), "keys": keys}
     click.echo(json.dumps(info, indent=None if as_json else 2))

@@ -26,13 +26,6 @@ def version_option(name: str):  # a click decorator
                                 message="%(prog)s %(version)s")
 
 
-def iso(value: int | float | None) -> str | None:
-    """Epoch seconds as ISO 8601 in UTC with `Z` (None stays None)."""
-    if value is None:
-        return None
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse_time(value: str) -> int:
     """Epoch seconds, an ISO 8601 date (00:00 UTC) or date-time (UTC unless an offset is given). Raises
     ValueError for anything else."""

@@ -13,11 +13,11 @@ and nothing of the holder beyond what acting on the result needs.
 
 from __future__ import annotations
 
-import time
 import unicodedata
 from typing import Any
 
 from keys.errors import Reason
+from keys.times import iso
 from verifier import i18n
 from verifier.check import Result, Verdict
 
@@ -69,7 +69,7 @@ def result_json(result: Result, locale: str, fields: frozenset[str] | None = Non
     if withhold_invalid and result.verdict is not Verdict.VALID:
         body["permit"] = None
     if checked_at is not None:
-        body["checked_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(checked_at))
+        body["checked_at"] = iso(checked_at)
     return body
 
 

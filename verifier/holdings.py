@@ -12,8 +12,9 @@ from tuf.api.serialization import DeserializationError
 
 from keys.errors import PermitError
 from keys.statuslist import SignedStatusList
+from keys.times import iso
 from keys.trustlist import TrustList
-from verifier.cache import Cache, epoch, iso
+from verifier.cache import Cache, epoch
 
 
 def holdings(cache: Cache, at: int, loaded: tuple[TrustList | None, dict[int, SignedStatusList]] | None = None,

@@ -23,6 +23,7 @@ from keys import algorithms
 from keys.errors import Cause, FormatError, Reason, StatusError, SyncError
 from keys.layout import TRUST_TARGET, target_kind
 from keys.statuslist import MAX_STATUS_TOKEN, verify_status_list
+from keys.times import ISO_FORMAT, iso
 from keys.trustlist import MAX_TRUST_LIST, TrustList
 from keys.tufkeys import public_of
 from verifier import logsync, tufsync
@@ -35,7 +36,6 @@ from verifier.cache import (
     _read,
     _verify_with_any,
     epoch,
-    iso,
 )
 
 ISSUED_FIELD = "issued"
@@ -183,7 +183,7 @@ def _run_sync(cache: Cache, source: str, at: int, root: bytes | None) -> SyncRep
         "root_version": root_md.signed.version,
         "timestamp_version": timestamp.signed.version,
         "timestamp_issued": issued,
-        "timestamp_expires": timestamp.signed.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timestamp_expires": timestamp.signed.expires.strftime(ISO_FORMAT),
         "targets_version": targets.signed.version,
         "trust_keys": trust_pems,
     }

@@ -13,7 +13,8 @@ import click
 
 from keys.errors import Cause, PermitError, Reason
 from keys.ops import LOG_FORMATS, gunicorn_logconfig, prepare_multiprocess, worker_exited
-from verifier.console import iso, time_option_value
+from keys.times import iso
+from verifier.console import time_option_value
 from verifier.server import orgs
 from verifier.server.sectors import load_policy, policy_path
 

@@ -14,13 +14,13 @@ import hmac
 import json
 import secrets
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from keys.errors import Cause, PermitError, Reason
 from keys.files import ensure_private, write_atomic
+from keys.times import iso
 from verifier.server.schema import migrate
 
 DB_FILE = "service.db"
@@ -113,6 +113,6 @@ def export_audit(conn: sqlite3.Connection, org: str | None = None, since: float 
         params.append(since)
     for row in conn.execute(sql + " ORDER BY id", params):
         rid, at, who, kind, nh, verdict, reason = row
-        yield json.dumps({"id": rid, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)), "org": who,
+        yield json.dumps({"id": rid, "at": iso(at), "org": who,
                           "kind": kind, "permit_number_hmac": nh, "verdict": verdict, "reason": reason})
 
