@@ -64,7 +64,13 @@ def parse_day(text: str, what: str) -> date:
 def days_from_stays(text: str, today: date) -> dict[tuple[str, int], int]:
     """{(permit number, year): days present} from CSV text with the columns number, entry, exit. Every bad
     row is reported at once (OfficeError naming the lines); nothing is returned half-read."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _days_from_rows(csv.DictReader(io.StringIO(text)), today)
+    except csv.Error as exc:  # a stray carriage return, an unterminated quote: the file is not CSV
+        raise OfficeError("bad-csv", f"not a readable CSV file: {exc}; nothing was recorded", INVALID) from None
+
+
+def _days_from_rows(reader: csv.DictReader, today: date) -> dict[tuple[str, int], int]:
     if sorted(reader.fieldnames or []) != sorted(PRESENCE_COLUMNS):
         raise OfficeError("bad-csv", f"the columns are {', '.join(PRESENCE_COLUMNS)}", INVALID)
     present: dict[str, set[date]] = defaultdict(set)
