@@ -8,10 +8,7 @@ import hashlib
 import io
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +17,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import REGISTRY_PASSPHRASE
 from helpers import NOW
 
 from registry.api import create_app
@@ -508,24 +504,10 @@ SERVE = ("import sys\n"
 def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
     admin = add_operator(registry_home, "root", "admin", "S-0001")
     officer = add_operator(registry_home, "oscar.officer", "officer", "S-0003", admin)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "gunicorn.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, "--home", str(registry_home), "serve", "--host",
-                             "127.0.0.1", "--port", str(port), "--workers", "2"],
-                            stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PERMIT_REGISTRY_PASSPHRASE": REGISTRY_PASSPHRASE})
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _http("GET", f"{base}/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.seek(0) or log.read()
-            time.sleep(0.1)
 
+    from live_registry import serve_registry  # it imports this module's helpers
+
+    with serve_registry(registry_home, tmp_path / "gunicorn.log") as base:
         status, _, body = _http("POST", f"{base}/admin/v1/permits", officer, SMITH)
         assert status == 202, body  # four eyes: the admin approves
         status, _, body = _http("POST", f"{base}/admin/v1/pending/{json.loads(body)['proposal']}/approve", admin)
@@ -553,14 +535,6 @@ def test_real_gunicorn(registry_home: Path, tmp_path: Path) -> None:
         card = json.loads(_http("GET", f"{base}/admin/v1/permits/{number}", officer)[2])
         result = check(card["qr_text"], cache.trust_list(), int(time.time()), cache.status_lookup())
         assert result.reason.value == "SUSPENDED"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            assert proc.wait(timeout=20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            log.close()
 
 
 def test_the_office_rules_routes_answer_problem_json(client, tokens) -> None:
