@@ -77,11 +77,10 @@ def _order_key(key: Any) -> tuple:
 
 
 def _keys_in_order(keys: list) -> bool:
-    try:
-        if keys[0] >= 0 and keys == sorted(keys):  # the common case: unsigned integer keys only
-            return True
-    except TypeError:  # text keys, or text and integers
-        pass
+    # the common case: unsigned integer keys only (exactly int: a boolean key `true` equals 1 in Python but
+    # is another CBOR item, so it must reach _order_key below and be refused)
+    if all(type(k) is int for k in keys) and keys[0] >= 0 and keys == sorted(keys):
+        return True
     order = [_order_key(k) for k in keys]
     return order == sorted(order)
 
@@ -113,10 +112,6 @@ def _plain(value: Any, depth: int) -> Any:
     return mapping
 
 
-def _key_order(key: Any) -> bytes:
-    return cbor2.dumps(key)
-
-
 def _canonical(value: Any, depth: int, allow_tag: bool = False) -> Any:
     """The value with plain containers and map keys in deterministic order (for encoding)."""
     if depth > MAX_DEPTH:
@@ -125,13 +120,12 @@ def _canonical(value: Any, depth: int, allow_tag: bool = False) -> Any:
     if kind in _SCALARS:
         return value
     if isinstance(value, Mapping):
-        items = [(_canonical(k, depth + 1), _canonical(v, depth + 1)) for k, v in value.items()]
-        order = [_key_order(k) for k, _ in items]
-        if order != sorted(order):
-            items = [item for _, item in sorted(zip(order, items, strict=True), key=lambda pair: pair[0])]
-        return dict(items)
+        keys = list(value)
+        if keys and not _keys_in_order(keys):
+            keys.sort(key=_order_key)
+        return {k: (v if type(v) in _SCALARS else _canonical(v, depth + 1)) for k in keys for v in (value[k],)}
     if kind is list or kind is tuple:
-        return [_canonical(v, depth + 1) for v in value]
+        return [v if type(v) in _SCALARS else _canonical(v, depth + 1) for v in value]
     if kind is cbor2.CBORTag and allow_tag and depth == 0:
         return cbor2.CBORTag(value.tag, _canonical(value.value, depth + 1))
     raise FormatError(f"a value of type {kind.__name__} is not allowed")
@@ -216,6 +210,8 @@ def _scan(data: bytes, pos: int, depth: int, top_tag: int | None) -> int:
         previous: bytes | None = None
         for _ in range(argument):
             key_start = pos
+            if pos < len(data) and data[pos] >> 5 not in (0, 1, 3):
+                raise _Violation(f"map key at byte {key_start} is not an integer or a text string")
             pos = _scan(data, pos, depth + 1, None)
             key = data[key_start:pos]
             if previous is not None and key == previous:

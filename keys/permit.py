@@ -160,6 +160,12 @@ def _is_text(value: object) -> bool:
     return type(value) is str and 0 < len(value) <= MAX_NAME and value.isprintable()
 
 
+def _int_keys(mapping: dict) -> bool:
+    """Every key is an integer item: in Python the keys true and false equal 1 and 0, so a list comparison
+    alone would let `true` stand for claim 1."""
+    return all(type(k) is int for k in mapping)
+
+
 def _is_uint(value: object, limit: int) -> bool:
     return type(value) is int and 0 <= value < limit
 
@@ -171,13 +177,13 @@ def decode_claims(payload: bytes) -> Permit:
     claims = cbor.loads_checked_by_caller(payload, "permit claims")
     if type(claims) is not dict:
         raise _bad("not a map")
-    if list(claims) != _CLAIM_ORDER:  # exactly these claims, in deterministic (bytewise) key order
+    if list(claims) != _CLAIM_ORDER or not _int_keys(claims):  # exactly these claims, in bytewise key order
         raise _key_error("claims", list(claims), _CLAIM_ORDER)
     m = claims[CLAIM_PERMIT]
     if type(m) is not dict:
         raise _bad(f"no permit map (claim {CLAIM_PERMIT})")
     keys = list(m)
-    if keys != _PERMIT_ORDER and keys != _PERMIT_ORDER_NO_CHINESE:
+    if (keys != _PERMIT_ORDER and keys != _PERMIT_ORDER_NO_CHINESE) or not _int_keys(m):
         raise _key_error("permit map", keys, _PERMIT_ORDER)
     authority, iat = claims.get(CLAIM_ISS), claims.get(CLAIM_IAT)
     nbf, exp = claims.get(CLAIM_NBF), claims.get(CLAIM_EXP)

@@ -221,6 +221,9 @@ def permit_vectors(k: dict[str, PrivateKey]) -> list[tuple]:
         ("status-index-out-of-range", f"the permit points at entry {LIST_SIZE + 5} of a {LIST_SIZE}-entry list",
          sign(outside, "es256"), CLOCK, "invalid", "STATUS_INDEX_INVALID", outside),
     ]
+    for name, (variant, reason) in malleate.SIGNED_KEY_TYPES.items():
+        vectors.append((f"strict-{name}", (variant.__doc__ or name).strip(), variant(valid, k["es256"]), CLOCK,
+                        "invalid", reason, None))
     return vectors
 
 

@@ -32,6 +32,8 @@ RULES = {
     "trailing-bytes-in-payload": "bytes after the end",
     "indefinite-length-claims": "indefinite-length",
     "typ-header": "carries no typ",
+    "boolean-claim-key": "must hold exactly the keys",
+    "boolean-header-key": "is not an integer or a text string",
 }
 
 
@@ -52,16 +54,19 @@ def test_attacker_reencoding_a_genuine_permit_is_refused(issuer: Issuer, genuine
     assert RULES[name] in result.detail
 
 
-@pytest.mark.parametrize("name", list(malleate.SIGNED))
+SIGNED = {**malleate.SIGNED, **malleate.SIGNED_KEY_TYPES}
+
+
+@pytest.mark.parametrize("name", list(SIGNED))
 def test_key_holder_signing_non_deterministic_claims_is_refused(issuer: Issuer, genuine: str, name: str) -> None:
     """Only the key holder can make these, but two verifiers must still not disagree on them (a lax
-    decoder would show the second of two surnames)."""
-    variant, reason = malleate.SIGNED[name]
+    decoder would show the second of two surnames, or read the key `true` as claim 1)."""
+    variant, reason = SIGNED[name]
     result = check(variant(genuine, issuer.permit_key), issuer.trust(), NOW)
     assert (result.reason.value, result.permit) == (reason, None)
     assert RULES[name] in result.detail
     # refused after the signature held (claims), or before it was tried (a typ in the header)
-    assert ("signature" in result.checked) == (name != "typ-header")
+    assert ("signature" in result.checked) == (name not in ("typ-header", "boolean-header-key"))
 
 
 def test_mirror_appending_bytes_to_the_trust_list_is_refused(issuer: Issuer) -> None:
