@@ -1,6 +1,6 @@
 """Benchmark: `registry import` of N generated permits (default 100,000) against a bare sqlite-utils
 insert of the very rows the import wrote (permits, cards with their signed payloads, status
-allocations, events), in one run. Prints permits/s, the ratio (bare time / import time; target >= 0.5)
+allocations, events, and the transparency log's leaves and tree nodes recording them), in one run. Prints permits/s, the ratio (bare time / import time; target >= 0.5)
 and the database file size.
 
     python bench/issue_batch.py [N]
@@ -27,7 +27,7 @@ GIVEN = ["ANNA", "JOHN", "MARIA", "PAUL", "LENA", "AHMED", "CHIDI", "SOFIA", "LU
 NATIONALITIES = ["USA", "DEU", "FRA", "ITA", "GBR", "JPN", "KOR", "NGA", "BRA", "RUS", "CAN", "AUS", "ESP", "POL"]
 PROVINCES = ["11", "31", "44", "32", "33", "51", "42", "37"]
 CATEGORIES = ["talent", "investment", "employment", "family", "contribution", "other"]
-TABLES = ["status_lists", "operators", "permits", "cards", "allocations", "events"]
+TABLES = ["status_lists", "operators", "permits", "cards", "allocations", "events", "tlog_leaves", "tlog_nodes"]
 
 
 def generate(path: Path, n: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,17 @@ class Acting:
                      **fields)
 
 
+_secrets: weakref.WeakKeyDictionary[sqlite_utils.Database, bytes] = weakref.WeakKeyDictionary()
+
+
+def _log_secret(db: sqlite_utils.Database) -> bytes:
+    """The log secret of the register `db` opens, found once per open register (not once per event)."""
+    secret = _secrets.get(db)
+    if secret is None:
+        secret = _secrets[db] = tlog_events.log_secret(db.conn)
+    return secret
+
+
 def record_event(db: sqlite_utils.Database, event: Event) -> int:
     """Append `event` and its log leaf inside the caller's write transaction; returns its id. The actor's
     name is copied from the operators table (for reading), never typed. Only acts of the office as a whole
@@ -91,7 +103,7 @@ def record_event(db: sqlite_utils.Database, event: Event) -> int:
               "reason": clean_text(event.reason, 200), "note": clean_text(event.note),
               "detail": json.dumps(event.detail, sort_keys=True, ensure_ascii=False) if event.detail else None,
               "operator_id": event.operator_id, "approver_id": event.approver_id, "proposal_id": event.proposal_id}
-    leaf = tlog_events.event_leaf(db.conn, tlog_events.log_secret(db.conn), values)
+    leaf = tlog_events.event_leaf(db.conn, _log_secret(db), values)
     index = tlog_store.append_leaf(db, leaf)
     cursor = db.execute(
         f"INSERT INTO events ({', '.join(values)}, actor, leaf_index) VALUES ({', '.join('?' * len(values))}, ?, ?)",
