@@ -38,6 +38,7 @@ from sqlite_utils.utils import dedupe_keys
 
 from keys.errors import Cause, PermitError, Reason
 from keys.files import ensure_private
+from registry.lockwait import waiting_for_lock
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
@@ -392,13 +393,35 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     if db.conn.in_transaction:
         raise StoreError("a write transaction is already open on this connection")
     with translate_errors():
-        db.execute("BEGIN IMMEDIATE")
+        with waiting_for_lock(db.conn):  # an import that holds the lock sees this writer wait and yields it
+            db.execute("BEGIN IMMEDIATE")
         try:
             yield db
         except BaseException:
             db.rollback()
             raise
         db.conn.execute("COMMIT")
+
+
+class savepoint:  # lower case: used like a function, as a context manager
+    """A nested transaction inside the caller's write transaction: whatever runs in it is undone if it
+    raises (a refused row of a batch leaves nothing behind). One fixed name, so SQLite prepares the
+    statements once; sqlite-utils' atomic() names each savepoint at random, a new statement every row."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.conn = db.conn
+
+    def __enter__(self) -> None:
+        if not self.conn.in_transaction:
+            raise StoreError("a savepoint is taken only inside a write transaction")
+        self.conn.execute("SAVEPOINT row")
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            self.conn.execute("RELEASE row")
+        elif self.conn.in_transaction:  # a RAISE(ROLLBACK) trigger may have ended the transaction already
+            self.conn.execute("ROLLBACK TO row")
+            self.conn.execute("RELEASE row")
 
 
 def _names(cursor: sqlite3.Cursor) -> list[str]:

@@ -13,6 +13,7 @@ token are recorded with no operator id and the leaf operator `office`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -75,6 +76,7 @@ def log_secret(conn: sqlite3.Connection) -> bytes:
     return _secrets[key]
 
 
+@functools.lru_cache(maxsize=1024)  # one HMAC per operator, not per event of a batch
 def pseudonym(secret: bytes, operator_id: int | None) -> str:
     return OFFICE_OPERATOR if operator_id is None else operator_pseudonym(secret, f"operator:{int(operator_id)}")
 

@@ -22,6 +22,7 @@ from conftest import REGISTRY_PASSPHRASE
 
 from registry import lifecycle, store
 from registry.home import Home
+from registry.lockwait import writers_waiting
 from registry.office.operators import add_operator, authenticate
 from registry.office.policy import DEFAULT_FOUR_EYES
 from registry.office.setup import office_for
@@ -214,3 +215,37 @@ def test_locked_database_through_the_cli(registry_home: Path) -> None:
     assert err.startswith("error (STORE): ") and "busy" in err and "Traceback" not in err
     assert 4.5 <= waited < 30  # the 5 s busy timeout, then the error
     assert lifecycle.get_permit(open_store(registry_home / "registry.db"), number)["state"] == "active"
+
+
+_WAIT_FOR_LOCK = """
+import sys
+from pathlib import Path
+from registry.store import open_store, write_transaction
+db = open_store(Path(sys.argv[1]))
+with write_transaction(db):
+    print(db.execute("SELECT count(*) FROM permits").fetchone()[0], flush=True)
+"""
+
+
+def test_writer_queued_behind_the_lock_is_seen_waiting(registry_home: Path) -> None:
+    """The import's question "does anyone wait?" answers yes exactly while another process is blocked in
+    write_transaction, and no once it got the lock and left."""
+    db_path = registry_home / "registry.db"
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    assert not writers_waiting(conn)
+    conn.execute("BEGIN IMMEDIATE")  # held, as an import holds it between its pauses
+    waiter = subprocess.Popen([sys.executable, "-c", _WAIT_FOR_LOCK, str(db_path)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            if writers_waiting(conn):
+                break
+            time.sleep(0.02)
+        assert writers_waiting(conn), "a writer blocked on the lock did not show as waiting"
+    finally:
+        conn.execute("ROLLBACK")
+    out, _ = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0 and out.strip() == "0"
+    assert not writers_waiting(conn)  # it left: nobody waits, an import need not pause
+    conn.close()
+

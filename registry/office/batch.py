@@ -20,7 +20,7 @@ from registry.office import acts
 from registry.office.operators import Operator
 from registry.office.record import Acting
 from registry.office.signing_pool import GROUP, SigningFailed, poolable, signing_pool, texts_of
-from registry.store import StoreError, one, write_transaction
+from registry.store import StoreError, one, savepoint, write_transaction
 from registry.validation import Application
 from verifier.batch import default_jobs
 
@@ -80,7 +80,7 @@ def _issue_pooled(office: Office, op: Operator, rows: list[tuple[int, Applicatio
                 if _already(office, app):
                     skipped += 1
                 else:
-                    with office.db.atomic():  # a savepoint: a refused row leaves nothing behind
+                    with savepoint(office.db):  # a savepoint: a refused row leaves nothing behind
                         acts.check_application(office, app, now)
                         group.append(prepare_issue(office.db, app, signing, now, taken)[1])
                     done += 1
@@ -110,7 +110,7 @@ def _issue_one_by_one(office: Office, op: Operator, rows: list[tuple[int, Applic
                 if _already(office, app):
                     skipped += 1
                     continue
-                with office.db.atomic():  # a savepoint: a row that fails while signing leaves nothing behind
+                with savepoint(office.db):  # a savepoint: a row that fails while signing leaves nothing behind
                     if four_eyes:
                         acts.check_application(office, app, now)
                         office._propose(op, "issue", "issue", {"application": acts.application_params(app)}, note,
