@@ -53,15 +53,18 @@ def changes_from(params: Mapping[str, Any]) -> dict[str, object]:
     return {k: base64.b64decode(v) if k == "photo" and v else v for k, v in params.items()}
 
 
+REF_DONE = "ref-issued"  # the application's reference was issued or waits already: a batch counts it as done
+
+
 # ---- issue -------------------------------------------------------------------------------------------------
 
 def check_application(office: Office, app: Application, now: int, proposal: int | None = None) -> None:
     db = office.db
     if app.ref and one(db, "SELECT number FROM permits WHERE applicant_key = ?", ("ref:" + app.ref,)):
-        raise OfficeError("ref-issued", f"reference {app.ref} was already issued a permit; nothing was changed")
+        raise OfficeError(REF_DONE, f"reference {app.ref} was already issued a permit; nothing was changed")
     if app.ref and one(db, "SELECT id FROM proposals WHERE state = 'pending' AND ref = ? AND id != ?",
                        (app.ref, proposal or 0)):
-        raise OfficeError("ref-issued", f"reference {app.ref} already waits for approval; nothing was changed")
+        raise OfficeError(REF_DONE, f"reference {app.ref} already waits for approval; nothing was changed")
     identity.check_person(db, app.passport_country, app.passport_number, now, pending_ok=proposal)
 
 

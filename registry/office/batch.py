@@ -17,6 +17,7 @@ from keys.errors import PermitError
 from keys.permit import Permit
 from registry.issuance import finish_issue, passport_key, prepare_issue
 from registry.office import acts
+from registry.office.errors import OfficeError
 from registry.office.operators import Operator
 from registry.office.record import Acting
 from registry.office.signing_pool import GROUP, SigningFailed, poolable, signing_pool, texts_of
@@ -31,10 +32,12 @@ if TYPE_CHECKING:
 
 
 def _already(office: Office, app: Application) -> bool:
-    db = office.db
+    """A row without a reference already done: its passport holds a live permit for the same birth date
+    and sex, or waits for approval. (A row with a reference is checked by check_application itself, whose
+    refusal "ref-issued" counts as already done: the same two reads, made once.)"""
     if app.ref:
-        return bool(one(db, "SELECT 1 AS x FROM permits WHERE applicant_key = ?", ("ref:" + app.ref,))
-                    or one(db, "SELECT 1 AS x FROM proposals WHERE state = 'pending' AND ref = ?", (app.ref,)))
+        return False
+    db = office.db
     same = one(db, "SELECT 1 AS x FROM permits WHERE passport_country = ? AND passport_number = ? AND birth_date = ? "
                "AND sex = ? AND state IN ('active', 'suspended', 'expired')",
                (app.passport_country, app.passport_number, app.birth_date.isoformat(), app.sex))
@@ -87,7 +90,10 @@ def _issue_pooled(office: Office, op: Operator, rows: list[tuple[int, Applicatio
             except StoreError:
                 raise
             except PermitError as exc:
-                refused.append(f"line {line}: {exc.message}")
+                if isinstance(exc, OfficeError) and exc.code == acts.REF_DONE:
+                    skipped += 1
+                else:
+                    refused.append(f"line {line}: {exc.message}")
             if len(group) >= GROUP or (position == len(rows) and group):
                 in_flight.append((group, sign(group)))
                 group = []
@@ -122,5 +128,8 @@ def _issue_one_by_one(office: Office, op: Operator, rows: list[tuple[int, Applic
             except StoreError:
                 raise
             except PermitError as exc:
-                refused.append(f"line {line}: {exc.message}")
+                if isinstance(exc, OfficeError) and exc.code == acts.REF_DONE:
+                    skipped += 1
+                else:
+                    refused.append(f"line {line}: {exc.message}")
     return done, skipped, refused
