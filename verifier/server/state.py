@@ -36,7 +36,8 @@ class ServiceState:
         self._held: dict = {}
         self._status: dict[int, CachedStatus] = {}
         self.policy = Policy(cache_dir)
-        self._keys: dict[str, orgs.Org] = {}
+        # (key hash -> active organisation, key presented since the read -> organisation), swapped as one
+        self._keys: tuple[dict[str, orgs.Org], dict[str, orgs.Org]] = ({}, {})
         self._checked_keys = 0.0
         self.limiter = CheckLimiter()
         self.decoders = DecodeSlots()
@@ -58,12 +59,20 @@ class ServiceState:
         return self.trust, status
 
     def org_for(self, key: str) -> orgs.Org | None:
+        """The active organisation whose API key is `key`, or None. A key found is remembered until the next
+        refresh (so a revocation still takes effect within a second); a key not found is not remembered."""
         now = time.monotonic()
         if now - self._checked_keys >= 1.0:
             with self._lock:
-                self._keys, self._checked_keys = orgs.active_keys(self._conn), now
+                self._keys, self._checked_keys = (orgs.active_keys(self._conn), {}), now
                 self.policy.refresh()
-        return self._keys.get(orgs.key_hash(key))
+        active, known = self._keys
+        org = known.get(key)
+        if org is None:
+            org = active.get(orgs.key_hash(key))
+            if org is not None:
+                known[key] = org
+        return org
 
     def admit(self, key: str, org: orgs.Org, sector: Sector, cost: int = 1, paid: int = 0) -> float | None:
         """Take `cost` checks from the key's bucket (per worker process; see limits.py): None if admitted,
