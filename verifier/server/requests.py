@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Request, Response, request
@@ -18,11 +17,10 @@ from werkzeug.wsgi import get_content_length
 
 from verifier import desk
 from verifier.check import Result, check
-from verifier.server import orgs
 from verifier.server.limits import MAX_JSON_DEPTH, TooDeep, load_json
 from verifier.server.problems import Problem
 from verifier.server.sectors import Sector
-from verifier.server.state import ServiceState
+from verifier.server.state import Caller, ServiceState
 
 MAX_BATCH = 1000
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="permit-verifier"'}
@@ -31,34 +29,23 @@ _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="permit-verifier"'}
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """An authenticated caller: its organisation, the API key it presented (its rate account) and its sector."""
-
-    org: orgs.Org
-    key: str
-    sector: Sector
-
-
 def authenticate(state: ServiceState) -> Caller:
     """The caller of this request (401 without a known key, 403 if its sector left the policy), charged one
     check against its rate (429 when over it)."""
     scheme, _, key = request.environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     key = key.strip()
-    org = state.org_for(key) if key and scheme.lower() == "bearer" else None
-    if org is None:
+    caller = state.caller(key) if key and scheme.lower() == "bearer" else None
+    if caller is None:
         raise Problem(401, "problem.unauthorized", headers=_UNAUTHORIZED)
-    sector = state.policy.sectors.get(org.sector)
-    if sector is None:
-        raise Problem(403, "problem.no_sector", sector=org.sector)
-    caller = Caller(org, key, sector)
+    if caller.sector is None:
+        raise Problem(403, "problem.no_sector", sector=caller.org.sector)
     charge(state, caller, 1)
     return caller
 
 
 def charge(state: ServiceState, caller: Caller, cost: int, paid: int = 0) -> None:
     """Count `cost` checks against the caller's rate: a batch costs one per item."""
-    wait = state.admit(caller.key, caller.org, caller.sector, cost, paid)
+    wait = state.admit(caller, cost, paid)
     if wait is not None:
         raise Problem(429, "problem.rate_limited", headers={"Retry-After": str(max(1, math.ceil(wait)))},
                       sector=caller.sector.name)
@@ -81,7 +68,7 @@ def body_bytes(req: Request) -> bytes:
 
 def json_body() -> dict[str, Any]:
     req = request._get_current_object()  # type: ignore[attr-defined]
-    if not req.is_json:
+    if req.environ.get("CONTENT_TYPE") != "application/json" and not req.is_json:  # the usual header, unparsed
         raise Problem(415, "problem.json_required")
     try:
         body = load_json(body_bytes(req))
