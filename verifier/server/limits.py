@@ -53,7 +53,9 @@ class CheckLimiter:
             return None
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.setdefault(key, _Bucket(burst, now))
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(burst, now)
             bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
             bucket.at = now
             need = min(float(cost + paid), burst) - paid
