@@ -95,8 +95,8 @@ class Result:
 
 
 # The holder fields as Permit.to_json renders them, each computed alone: a sector sees a few of them, and the
-# instants Permit.to_json also formats are never among them (tests/test_check.py holds the two to the same
-# values).
+# instants Permit.to_json also formats are never among them (tests/test_verify_route.py holds the two to the
+# same values).
 _HOLDER_JSON: dict[str, Callable[[Permit], Any]] = {
     **{name: attrgetter(name) for name in ("number", "card", "surname", "given_names", "chinese_name", "sex",
                                            "nationality", "category", "authority")},

@@ -36,7 +36,7 @@ def authenticate(state: ServiceState) -> Caller:
     key = key.strip()
     caller = state.caller(key) if key and scheme.lower() == "bearer" else None
     if caller is None:
-        raise Problem(401, "problem.unauthorized", headers=_UNAUTHORIZED)
+        raise Problem(401, "problem.unauthorized", headers=dict(_UNAUTHORIZED))
     if caller.sector is None:
         raise Problem(403, "problem.no_sector", sector=caller.org.sector)
     charge(state, caller, 1)
