@@ -63,14 +63,25 @@ def result_json(result: Result, locale: str, fields: frozenset[str] | None = Non
     """The result as the API and `verifier check --json` give it: `message` in `locale`, `action`,
     `checked_at` (UTC), and the permit's fields (limited to `fields`), withheld unless the permit is valid
     (the command line's `--json`, a conformance interface, passes withhold_invalid=False)."""
-    body = result.to_json(fields)
+    body = result.to_json(fields, disclose=result.verdict is Verdict.VALID or not withhold_invalid)
     body["message"] = message(result, locale)
     body["action"] = action_for(result)
-    if withhold_invalid and result.verdict is not Verdict.VALID:
-        body["permit"] = None
     if checked_at is not None:
-        body["checked_at"] = iso(checked_at)
+        body["checked_at"] = _iso_second(checked_at)
     return body
+
+
+_last_second: tuple[float, str] = (-1.0, "")
+
+
+def _iso_second(at: float) -> str:
+    """iso(at), remembered for the last second asked: a server answers many checks in the same second."""
+    global _last_second
+    last, text = _last_second
+    if at != last:
+        text = iso(at)
+        _last_second = (at, text)
+    return text
 
 
 def human(result: Result, locale: str) -> str:

@@ -3,7 +3,7 @@ signed files this verifier holds (GET /v1/trust-list, /v1/status-lists/{id})."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, request
 
 from keys.errors import FormatError, Reason
 from verifier import desk
@@ -11,7 +11,7 @@ from verifier.check import check, failure
 from verifier.names import name_matches
 from verifier.scan import read_qr_text
 from verifier.server.problems import Problem
-from verifier.server.requests import answer, authenticate, items, json_body, verify_one
+from verifier.server.requests import answer, authenticate, items, json_body, json_response, verify_one
 from verifier.server.state import service_state
 
 bp = Blueprint("api", __name__)
@@ -20,17 +20,19 @@ bp = Blueprint("api", __name__)
 @bp.post("/v1/verify")
 def verify() -> Response:
     state = service_state()
-    org, sector = authenticate()
-    payloads, batch = items(json_body(), "payload", "payloads")
+    caller = authenticate(state)
+    payloads, batch = items(state, caller, json_body(), "payload", "payloads")
     at = int(state.clock())
-    results = [answer(verify_one(p, org, sector, at), sector, at) for p in payloads]
-    return jsonify({"results": results} if batch else results[0])
+    sector, locale = caller.sector, g.locale
+    results = [answer(verify_one(state, p, caller, at), sector, locale, at) for p in payloads]
+    return json_response({"results": results} if batch else results[0])
 
 
 @bp.post("/v1/verify-image")
 def verify_image() -> Response:
     state = service_state()
-    org, sector = authenticate()
+    caller = authenticate(state)
+    org, sector = caller.org, caller.sector
     upload = request.files.get("image")
     if upload is None:
         raise Problem(422, "problem.image_field")
@@ -42,17 +44,18 @@ def verify_image() -> Response:
     except FormatError as exc:
         result = failure(exc)
         state.audit.record(org.name, "verify-image", None, result.verdict.value, result.reason.value)
-        return jsonify(answer(result, sector, at))
+        return json_response(answer(result, sector, g.locale, at))
     finally:
         state.decoders.release()
-    return jsonify(answer(verify_one(text, org, sector, at), sector, at))
+    return json_response(answer(verify_one(state, text, caller, at), sector, g.locale, at))
 
 
 @bp.post("/v1/identity-check")
 def identity_check() -> Response:
     state = service_state()
-    org, sector = authenticate()
-    claims, batch = items(json_body(), "check", "checks")
+    caller = authenticate(state)
+    org, sector = caller.org, caller.sector
+    claims, batch = items(state, caller, json_body(), "check", "checks")
     at = int(state.clock())
     answers = []
     for claim in claims:
@@ -72,7 +75,7 @@ def identity_check() -> Response:
                            result.verdict.value, result.reason.value)
         answers.append({"match": bool(match), "verdict": result.verdict.value, "reason": result.reason.value,
                         "message": desk.message(result, g.locale), "status_age": result.status_age})
-    return jsonify({"results": answers} if batch else answers[0])
+    return json_response({"results": answers} if batch else answers[0])
 
 
 @bp.get("/v1/trust-list")

@@ -53,7 +53,9 @@ class CheckLimiter:
             return None
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.setdefault(key, _Bucket(burst, now))
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(burst, now)
             bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
             bucket.at = now
             need = min(float(cost + paid), burst) - paid
@@ -89,7 +91,9 @@ def load_json(raw: bytes) -> Any:
     if not json_depth_ok(raw):
         raise TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(raw)
+        # json.loads(bytes) guesses the encoding in Python first; a body opening with "{" is UTF-8 by the
+        # same rule (RFC 8259 section 8.1), so it is decoded as json.loads would decode it, without the guess
+        return json.loads(raw.decode("utf-8", "surrogatepass") if raw[:1] == b"{" else raw)
     except RecursionError:
         raise TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
 

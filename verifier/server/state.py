@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import current_app
 
@@ -36,7 +37,8 @@ class ServiceState:
         self._held: dict = {}
         self._status: dict[int, CachedStatus] = {}
         self.policy = Policy(cache_dir)
-        self._keys: dict[str, orgs.Org] = {}
+        # (key hash -> active organisation, key presented since the read -> organisation), swapped as one
+        self._keys: tuple[dict[str, orgs.Org], dict[str, orgs.Org]] = ({}, {})
         self._checked_keys = 0.0
         self.limiter = CheckLimiter()
         self.decoders = DecodeSlots()
@@ -57,20 +59,47 @@ class ServiceState:
             status = self._status[sector.max_status_age] = CachedStatus(self._held, sector.max_status_age)
         return self.trust, status
 
-    def org_for(self, key: str) -> orgs.Org | None:
+    def caller(self, key: str) -> Caller | None:
+        """The caller presenting API key `key`, or None if no active organisation has it. What a key found
+        gives (organisation, sector, rate) is remembered until the next refresh, so a revocation or a policy
+        change still takes effect within a second; a key not found is not remembered."""
         now = time.monotonic()
         if now - self._checked_keys >= 1.0:
             with self._lock:
-                self._keys, self._checked_keys = orgs.active_keys(self._conn), now
+                self._keys, self._checked_keys = (orgs.active_keys(self._conn), {}), now
                 self.policy.refresh()
-        return self._keys.get(orgs.key_hash(key))
+        active, known = self._keys
+        caller = known.get(key)
+        if caller is None:
+            org = active.get(orgs.key_hash(key))
+            if org is None:
+                return None
+            caller = known[key] = Caller.of(org, key, self.policy.sectors.get(org.sector))
+        return caller
 
-    def admit(self, key: str, org: orgs.Org, sector: Sector, cost: int = 1, paid: int = 0) -> float | None:
+    def admit(self, caller: Caller, cost: int = 1, paid: int = 0) -> float | None:
         """Take `cost` checks from the key's bucket (per worker process; see limits.py): None if admitted,
-        else seconds to wait. The rate is the organisation's own if it has one, else its sector's; the burst
-        follows that rate."""
+        else seconds to wait."""
+        return self.limiter.take(caller.key, cost, caller.rate, caller.burst, paid)
+
+
+class Caller(NamedTuple):
+    """An authenticated caller: its organisation, the API key it presented (its rate account), its sector
+    (None if the policy no longer has it) and its rate: the organisation's own if it has one, else its
+    sector's, with a burst that follows that rate."""
+
+    org: orgs.Org
+    key: str
+    sector: Sector | None
+    rate: float
+    burst: float
+
+    @classmethod
+    def of(cls, org: orgs.Org, key: str, sector: Sector | None) -> Caller:
+        if sector is None:
+            return cls(org, key, None, 0.0, 0.0)
         rate = org.rate or sector.rate
-        return self.limiter.take(key, cost, rate, burst_for(rate, sector.rate, sector.burst), paid)
+        return cls(org, key, sector, rate, burst_for(rate, sector.rate, sector.burst))
 
 
 def service_state() -> ServiceState:
