@@ -6,8 +6,10 @@ that a format change touches this one file. See docs/format.md for the byte-leve
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from operator import attrgetter
 from typing import Any
 
 from keys import base45, cbor, number
@@ -95,27 +97,31 @@ class Permit:
     def expiry_date(self) -> date:
         return local_date(self.valid_until - 1)
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready fields: dates as ISO 8601 dates, instants as UTC timestamps."""
-        return {
-            "number": self.number,
-            "card": self.card,
-            "surname": self.surname,
-            "given_names": self.given_names,
-            "chinese_name": self.chinese_name,
-            "sex": self.sex,
-            "birth_date": self.birth_date.isoformat(),
-            "nationality": self.nationality,
-            "category": self.category,
-            "authority": self.authority,
-            "issue_date": self.issue_date.isoformat(),
-            "expiry_date": self.expiry_date.isoformat(),
-            "valid_from": iso(self.valid_from),
-            "valid_until": iso(self.valid_until),
-            "signed_at": iso(self.signed_at),
-            "status_list": self.status_list,
-            "status_index": self.status_index,
-        }
+    def to_json(self, fields: frozenset[str] | None = None) -> dict[str, Any]:
+        """JSON-ready fields, limited to `fields` (None: all), always in this order: dates as ISO 8601 dates,
+        instants as UTC timestamps. Each field is rendered only if asked for (a sector sees a few)."""
+        return {name: render(self) for name, render in _JSON_FIELDS.items() if fields is None or name in fields}
+
+
+_JSON_FIELDS: dict[str, Callable[[Permit], Any]] = {
+    "number": attrgetter("number"),
+    "card": attrgetter("card"),
+    "surname": attrgetter("surname"),
+    "given_names": attrgetter("given_names"),
+    "chinese_name": attrgetter("chinese_name"),
+    "sex": attrgetter("sex"),
+    "birth_date": lambda permit: permit.birth_date.isoformat(),
+    "nationality": attrgetter("nationality"),
+    "category": attrgetter("category"),
+    "authority": attrgetter("authority"),
+    "issue_date": lambda permit: permit.issue_date.isoformat(),
+    "expiry_date": lambda permit: permit.expiry_date.isoformat(),
+    "valid_from": lambda permit: iso(permit.valid_from),
+    "valid_until": lambda permit: iso(permit.valid_until),
+    "signed_at": lambda permit: iso(permit.signed_at),
+    "status_list": attrgetter("status_list"),
+    "status_index": attrgetter("status_index"),
+}
 
 
 def looks_like_payload(text: str) -> bool:

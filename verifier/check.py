@@ -7,10 +7,8 @@ revocation status. The validation time is always passed in, never read from a cl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from operator import attrgetter
 from typing import Any, Protocol
 
 from keys.errors import PermitError, Reason, SignatureError, StatusError, TrustError
@@ -81,7 +79,7 @@ class Result:
     def to_json(self, fields: frozenset[str] | None = None, disclose: bool = True) -> dict[str, Any]:
         """JSON-ready dict; `fields` limits which permit fields are disclosed (None: all); disclose=False gives
         `permit` null."""
-        permit = None if self.permit is None or not disclose else permit_json(self.permit, fields)
+        permit = None if self.permit is None or not disclose else self.permit.to_json(fields)
         return {
             "verdict": self.verdict.value,
             "reason": self.reason.value,
@@ -92,26 +90,6 @@ class Result:
             "checked": list(self.checked),
             "status_age": self.status_age,
         }
-
-
-# The holder fields as Permit.to_json renders them, each computed alone: a sector sees a few of them, and the
-# instants Permit.to_json also formats are never among them (tests/test_verify_route.py holds the two to the
-# same values).
-_HOLDER_JSON: dict[str, Callable[[Permit], Any]] = {
-    **{name: attrgetter(name) for name in ("number", "card", "surname", "given_names", "chinese_name", "sex",
-                                           "nationality", "category", "authority")},
-    **{name: (lambda permit, get=attrgetter(name): get(permit).isoformat())
-       for name in ("birth_date", "issue_date", "expiry_date")},
-}
-
-
-def permit_json(permit: Permit, fields: frozenset[str] | None = None) -> dict[str, Any]:
-    """The permit's JSON fields, limited to `fields` (None: all)."""
-    if fields is None:
-        return permit.to_json()
-    if fields <= _HOLDER_JSON.keys():
-        return {name: _HOLDER_JSON[name](permit) for name in fields}
-    return {k: v for k, v in permit.to_json().items() if k in fields}
 
 
 def _find_signer(trust: TrustList, envelope: Any) -> TrustedKey:
