@@ -48,7 +48,8 @@ def normalise_scan(text: str) -> str:
     if not isinstance(text, str):
         return text
     if text.isascii():  # what scanners send: NFKC changes no ASCII, and the controls are C0 and DEL
-        return text.translate(_ASCII_CONTROLS).strip().upper()
+        clean = text if text.isprintable() else text.translate(_ASCII_CONTROLS)  # most scans have none
+        return clean.strip().upper()
     folded = unicodedata.normalize("NFKC", text)
     kept = "".join(c for c in folded if unicodedata.category(c)[0] != "C")
     return kept.strip().upper()
