@@ -74,9 +74,75 @@ def test_run_batch_uses_several_processes_and_keeps_order() -> None:
     pids = {row.split(":")[2] for row in rendered}
     assert len(pids) >= 2 and str(os.getpid()) not in pids
     assert frozenset().union(*(seen for _, seen in out)) == {0, 1}  # every outcome reaches the parent
-    assert len(out) == -(-len(numbers) // batch.CHUNK)
+    assert len(out) == -(-len(lines) // batch.CHUNK)  # chunks of CHUNK input lines, blank ones included
 
 
 def test_run_batch_with_one_job_stays_in_this_process() -> None:
     out = list(run_batch(["a\n", "b\n"], lambda n, line: (str(os.getpid()), 0), jobs=1))
     assert out == [(f"{os.getpid()}\n{os.getpid()}\n", frozenset({0}))]
+
+
+def _render_number(number: int, line: str) -> tuple[str, str]:
+    return f"{number}:{line!r}", line[:1]
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_lines_cut_anywhere_across_reads_keep_their_numbers(jobs: int) -> None:
+    """The stream is read in pieces that end anywhere (mid-line, mid-CRLF, several chunks at once): every
+    line is still rendered whole, with its newline, under its number; blank lines (spaces, CR) are skipped."""
+    lines = [f"p{i}\n" if i % 5 else ("  \r\n" if i % 2 else "\n") for i in range(1, 2 * batch.CHUNK + 40)]
+    lines.append("last-without-newline")
+    text = "".join(lines)
+    expected = [f"{n}:{line!r}" for n, line in enumerate(lines, start=1) if line.strip()]
+    for size in (1, 7, 100, batch.CHUNK * 3, len(text)):
+        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+        out = list(run_batch(pieces, _render_number, jobs))
+        assert "".join(rendered for rendered, _ in out).splitlines() == expected, size
+        assert frozenset().union(*(seen for _, seen in out)) == {"p", "l"}
+
+
+def test_a_chunk_of_only_blank_lines_prints_nothing() -> None:
+    lines = ["\n"] * batch.CHUNK + ["  \t\r\n"] * batch.CHUNK + ["x\n"]
+    out = list(run_batch(lines, _render_number, jobs=2))
+    assert out == [("", frozenset()), ("", frozenset()), (f"{2 * batch.CHUNK + 1}:'x\\n'\n", frozenset({"x"}))]
+
+
+def test_pieces_of_a_stream_read_everything_in_bounded_reads(tmp_path: Path) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_text("".join(f"line {i}\n" for i in range(50_000)) + "tail")
+    with path.open(newline="\n") as stream:
+        pieces = list(batch.pieces(stream))
+    assert "".join(pieces) == path.read_text() and max(map(len, pieces)) == batch.READ and len(pieces) > 1
+    numbered = list(batch.chunks(pieces))
+    assert [number for number, _ in numbered] == list(range(1, 50_002, batch.CHUNK))
+    assert all(text.count("\n") == batch.CHUNK for _, text in numbered[:-1])
+
+
+def test_worker_error_reaches_the_caller() -> None:
+    def render(number: int, line: str) -> tuple[str, int]:
+        if number == 700:
+            raise ValueError("line 700 is cursed")
+        return str(number), 0
+
+    with pytest.raises(ValueError, match="line 700 is cursed"):
+        list(run_batch([f"{i}\n" for i in range(1, 2000)], render, jobs=2))
+
+
+def test_odd_input_gives_the_same_answers_with_every_job_count(payload_file) -> None:
+    """CRLF line endings, a lone CR inside a line, bytes that are not UTF-8, an over-long line and a last
+    line without a newline: --jobs 1 and --jobs 3 print the same lines, numbered as in the input."""
+    cache_dir, _, _, at = payload_file
+    valid = _check(cache_dir, payload_file[1], at, "--jobs", "1").stdout
+    assert valid
+    path = payload_file[1].parent / "odd.bin"
+    first = payload_file[1].read_text().splitlines()[0]
+    path.write_bytes(b"".join([first.encode() + b"\r\n", b"\n", b"PR1:AB\rCD\n", b"\xff\xfe garbage\n",
+                               b"PR1:" + b"A" * 9000 + b"\n", b"PR1:" + b"A" * 3388 + b"\n", b"   \n",
+                               first.encode()]))
+    one = _check(cache_dir, path, at, "--jobs", "1")
+    three = _check(cache_dir, path, at, "--jobs", "3")
+    assert one.stdout == three.stdout and one.returncode == three.returncode == 1
+    answers = [json.loads(line) for line in one.stdout.splitlines()]
+    assert [a["line"] for a in answers] == [1, 3, 4, 5, 6, 8]
+    assert [a["reason"] for a in answers] == ["VALID", "MALFORMED", "MALFORMED", "MALFORMED", "MALFORMED", "VALID"]
+    assert "payload is 3393 characters" in answers[3]["detail"]  # read up to MAX_TEXT + 2 characters
