@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import gc
 import os
-from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import partial
 from typing import TextIO
+
+from verifier.workers import imap
 
 CHUNK = 512  # lines per chunk, blank ones included
 READ = 1 << 16  # characters read from a stream at a time
@@ -97,20 +98,10 @@ def run_batch(text: Iterable[str], render: Render, jobs: int) -> Iterator[tuple[
     if jobs <= 1:
         yield from map(_work, chunks(text))
         return
-    import multiprocessing  # only here: a one-job batch (and every other command) starts without it
-
-    context = multiprocessing.get_context("fork")
     unfreeze = gc.get_freeze_count() == 0  # nobody else froze objects: undo it when done
     gc.freeze()  # objects from before the fork: never scanned by the workers' collections, never copied
     try:
-        with context.Pool(jobs) as pool:
-            pending: deque = deque()
-            for chunk in chunks(text):
-                pending.append(pool.apply_async(_work, (chunk,)))
-                if len(pending) >= 2 * jobs:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
+        yield from imap(_work, chunks(text), jobs)
     finally:
         if unfreeze:
             gc.unfreeze()
