@@ -2,17 +2,16 @@
 
 The parent does almost no work per line: it reads the input in pieces of READ characters (`pieces`), cuts
 them into chunks of CHUNK whole lines, each with the number of its first line (`chunks`: a few str.count
-and str.index calls, no Python object per line), and keeps at most 2 x jobs chunks in flight (memory
+and str.index calls, no string per line), and keeps at most 2 x jobs chunks in flight (memory
 stays flat for any number of lines). A worker splits its chunk into lines, numbers them, skips the blank
 ones and renders the others; it returns the chunk's output text, and the parent writes the chunks in the
-order they were read. Workers are forked after the heap is frozen (gc.freeze: their collections do not
-touch, and so do not copy, the parent's pages), so they inherit the loaded trust list and status lists:
-nothing is re-read or re-verified per worker. With one job the same chunks are rendered in this process.
+order they were read. Workers are forked (verifier.workers), so they inherit the loaded trust list and
+status lists: nothing is re-read or re-verified per worker. With one job the same chunks are rendered in
+this process.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import partial
@@ -28,9 +27,6 @@ Render = Callable[[int, str], tuple[str, Hashable]]
 
 Chunk = tuple[int, str]
 """(number of its first line, the text of its lines, each ending in a newline but perhaps the input's last)."""
-
-_render: Render | None = None  # set in the parent before the fork; the workers inherit it
-
 
 def default_jobs() -> int:
     """All the cores this process may run on."""
@@ -68,9 +64,7 @@ def chunks(text: Iterable[str], size: int = CHUNK) -> Iterator[Chunk]:
         yield number, rest
 
 
-def _work(chunk: Chunk) -> tuple[str, frozenset]:
-    assert _render is not None
-    render = _render
+def _work(render: Render, chunk: Chunk) -> tuple[str, frozenset]:
     number, text = chunk
     lines = text.split("\n")
     last = lines.pop()  # after the chunk's last newline: "" unless the input ends without one
@@ -93,15 +87,8 @@ def run_batch(text: Iterable[str], render: Render, jobs: int) -> Iterator[tuple[
     """Render every non-blank line of `text` (pieces of any length: a file's lines, or `pieces(stream)`),
     numbered from 1 as in the input, with `render`; yields, per chunk of CHUNK input lines and in input
     order, the chunk's output text ("" if all its lines were blank) and the set of outcomes in it."""
-    global _render
-    _render = render
+    work = partial(_work, render)  # forked workers inherit it: nothing to pickle
     if jobs <= 1:
-        yield from map(_work, chunks(text))
-        return
-    unfreeze = gc.get_freeze_count() == 0  # nobody else froze objects: undo it when done
-    gc.freeze()  # objects from before the fork: never scanned by the workers' collections, never copied
-    try:
-        yield from imap(_work, chunks(text), jobs)
-    finally:
-        if unfreeze:
-            gc.unfreeze()
+        yield from map(work, chunks(text))
+    else:
+        yield from imap(work, chunks(text), jobs)
