@@ -146,3 +146,24 @@ def test_odd_input_gives_the_same_answers_with_every_job_count(payload_file) -> 
     assert [a["line"] for a in answers] == [1, 3, 4, 5, 6, 8]
     assert [a["reason"] for a in answers] == ["VALID", "MALFORMED", "MALFORMED", "MALFORMED", "MALFORMED", "VALID"]
     assert "payload is 3393 characters" in answers[3]["detail"]  # read up to MAX_TEXT + 2 characters
+
+
+def test_bytes_the_locale_cannot_decode_are_a_misread_line_not_a_crash(payload_file) -> None:
+    """Under a strict UTF-8 locale a stray byte used to end the batch with a traceback and exit 1 (the
+    code for INVALID); it is a misread line (MALFORMED) and the lines after it are checked."""
+    cache_dir, path, _, at = payload_file
+    first = path.read_text().splitlines()[0]
+    odd = path.parent / "latin1.bin"
+    odd.write_bytes(first.encode() + b"\n" + b"M\xfcller\xff\n" + first.encode() + b"\n")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    outs = []
+    for jobs in ("1", "2"):
+        with odd.open() as stdin:
+            proc = subprocess.run([sys.executable, "-m", "verifier.cli", "--cache", str(cache_dir), "check", "-",
+                                   "--json", "--at", str(at), "--jobs", jobs], stdin=stdin, capture_output=True,
+                                  text=True, cwd=ROOT, timeout=120, env=env)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        outs.append(proc.stdout)
+        assert [(a["line"], a["reason"]) for a in map(json.loads, proc.stdout.splitlines())] == [
+            (1, "VALID"), (2, "MALFORMED"), (3, "VALID")]
+    assert outs[0] == outs[1]

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -144,8 +145,16 @@ def check_cmd(cache: Cache, input_: str, as_text: bool, as_json: bool, at_text: 
         return run_check(text, trust, at, status)
 
     if input_ == "-":
-        sys.exit(check_lines(pieces(sys.stdin), checker, as_json, lang, jobs or default_jobs()))
+        sys.exit(check_lines(pieces(_lenient(sys.stdin)), checker, as_json, lang, jobs or default_jobs()))
     sys.exit(check_one(input_, as_text, checker, as_json, lang))
+
+
+def _lenient(stream: TextIO) -> TextIO:
+    """`stream`, reading bytes its encoding cannot decode as lone surrogates (as Python does in the C locale)
+    instead of failing: such a line is a misread payload (MALFORMED), not the end of the batch."""
+    if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="surrogateescape")
+    return stream
 
 
 def _is_file(argument: str) -> bool:
