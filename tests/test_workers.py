@@ -154,3 +154,18 @@ def test_a_worker_gone_before_its_next_task_is_named() -> None:
     with pytest.raises(ChildProcessError, match=r"exit status 3"):
         list(imap(_answer_then_leave, tasks(), workers=1))
     assert _children() == before
+
+
+def _storage_fault(task: int) -> int:
+    from keys.errors import Cause, PermitError, Reason
+
+    raise PermitError("log file unreadable", Reason.STORE, cause=Cause.STORAGE)
+
+
+def test_a_project_error_keeps_its_reason_and_cause_for_the_exit_code() -> None:
+    from keys.errors import Cause, PermitError, Reason
+
+    with pytest.raises(PermitError) as raised:
+        list(imap(_storage_fault, range(2), workers=2))
+    assert (raised.value.reason, raised.value.cause, raised.value.message) == (
+        Reason.STORE, Cause.STORAGE, "log file unreadable")
