@@ -68,6 +68,6 @@ def test_a_batch_check_starts_without_what_only_other_commands_need(tmp_path: Pa
                           timeout=60)
     loaded = set(proc.stdout.split())
     assert proc.returncode == 0 and "verifier.check" in loaded, proc.stderr
-    heavy = {"verifier.log_cli", "verifier.logsync", "verifier.logclient", "verifier.holdings",
-             "verifier.syncfailures", "verifier.server", "urllib.request", "http.client", "multiprocessing", "flask"}
+    heavy = {"verifier.log_cli", "verifier.logsync", "verifier.logclient", "verifier.holdings", "verifier.syncfailures",
+             "verifier.server", "verifier.workers", "multiprocessing", "urllib.request", "http.client", "flask"}
     assert loaded & heavy == set()

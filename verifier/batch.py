@@ -17,8 +17,6 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import partial
 from typing import TextIO
 
-from verifier.workers import imap
-
 CHUNK = 512  # lines per chunk, blank ones included
 READ = 1 << 16  # characters read from a stream at a time
 
@@ -90,5 +88,7 @@ def run_batch(text: Iterable[str], render: Render, jobs: int) -> Iterator[tuple[
     work = partial(_work, render)  # forked workers inherit it: nothing to pickle
     if jobs <= 1:
         yield from map(work, chunks(text))
-    else:
-        yield from imap(work, chunks(text), jobs)
+        return
+    from verifier.workers import imap  # only here: a one-job batch starts without it
+
+    yield from imap(work, chunks(text), jobs)
