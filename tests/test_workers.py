@@ -169,3 +169,21 @@ def test_a_project_error_keeps_its_reason_and_cause_for_the_exit_code() -> None:
         list(imap(_storage_fault, range(2), workers=2))
     assert (raised.value.reason, raised.value.cause, raised.value.message) == (
         Reason.STORE, Cause.STORAGE, "log file unreadable")
+
+
+def test_no_process_to_be_had_leaves_no_descriptor_or_worker_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second fork fails (EAGAIN: a process limit): the error reaches the caller, the first worker is
+    reaped and every pipe is closed."""
+    real_fork, forks = os.fork, []
+
+    def fork() -> int:
+        if forks:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    fds, before = set(os.listdir("/proc/self/fd")), _children()
+    with pytest.raises(BlockingIOError):
+        list(imap(_count, range(10), workers=2))
+    assert set(os.listdir("/proc/self/fd")) == fds and _children() == before

@@ -26,6 +26,7 @@ Render = Callable[[int, str], tuple[str, Hashable]]
 Chunk = tuple[int, str]
 """(number of its first line, the text of its lines, each ending in a newline but perhaps the input's last)."""
 
+
 def default_jobs() -> int:
     """All the cores this process may run on."""
     try:

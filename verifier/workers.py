@@ -77,7 +77,12 @@ class _Worker:
     def __init__(self, function: Callable[[Any], Any], inherited: list[int]) -> None:
         task_read, self.tasks = os.pipe()
         self.results, result_write = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): leave no descriptor behind
+            for fd in (task_read, self.tasks, self.results, result_write):
+                os.close(fd)
+            raise
         if self.pid == 0:  # the worker
             code = 1
             try:
