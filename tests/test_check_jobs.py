@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from helpers import Issuer, make_permit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_server import _cache
 
 from verifier import batch
@@ -167,3 +169,53 @@ def test_bytes_the_locale_cannot_decode_are_a_misread_line_not_a_crash(payload_f
         assert [(a["line"], a["reason"]) for a in map(json.loads, proc.stdout.splitlines())] == [
             (1, "VALID"), (2, "MALFORMED"), (3, "VALID")]
     assert outs[0] == outs[1]
+
+
+def _whole_line_answers(text: str, longest: int) -> list[str]:
+    """What run_batch must give, from whole lines: each non-blank line, its newline kept, through batch.cut."""
+    lines = text.split("\n")
+    last = lines.pop()
+    full = [line + "\n" for line in lines] + [last]
+    return [f"{n}:{batch.cut(line, longest) if len(line) > longest else line!r}"
+            for n, line in enumerate(full, start=1) if line.strip()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=" \t\r\naé", max_size=400) | st.lists(
+           st.sampled_from(["a", " ", "\n", "\t\t\t\t\t\t\t\t\t", "b" * 30, " " * 30]), max_size=60).map("".join),
+       sizes=st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=20),
+       longest=st.integers(min_value=1, max_value=12))
+def test_long_lines_are_cut_the_same_wherever_the_reads_end(text: str, sizes: list[int], longest: int) -> None:
+    """The parent cuts a long line while it is still being read (its rest never held), a worker cuts the
+    long lines it finds whole: the answers are the same as cutting every whole line, for any read sizes,
+    and a line is skipped as blank exactly when the whole line was blank."""
+    pieces, position = [], 0
+    while position < len(text):
+        size = sizes[len(pieces) % len(sizes)]
+        pieces.append(text[position:position + size])
+        position += size
+    out = list(run_batch(pieces, lambda n, line: (f"{n}:{line!r}", 0), jobs=1, longest=longest))
+    assert "".join(rendered for rendered, _ in out).splitlines() == _whole_line_answers(text, longest)
+
+
+def test_a_line_that_never_ends_is_read_in_bounded_memory(payload_file) -> None:
+    """300 MB without a newline (then a valid payload): the batch answers both lines, MALFORMED for the endless
+    one, without ever holding it (the process stays far below the line's size)."""
+    cache_dir, path, _, at = payload_file
+    first = path.read_text().splitlines()[0]
+    feeder = ("import sys\nout = sys.stdout.buffer\nout.write(b'PR1:')\nfor _ in range(300):\n"
+              "    out.write(b'A' * (1 << 20))\n" f"out.write(b'\\n' + {first.encode()!r} + b'\\n')\n")
+    script = ("import resource, subprocess, sys\n"
+              f"feed = subprocess.Popen([sys.executable, '-c', {feeder!r}], stdout=subprocess.PIPE)\n"
+              f"proc = subprocess.run([sys.executable, '-m', 'verifier.cli', '--cache', {str(cache_dir)!r}, 'check', "
+              f"'-', '--json', '--at', '{at}', '--jobs', '2'], stdin=feed.stdout, capture_output=True, text=True)\n"
+              "feed.wait()\n"
+              "print(proc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+              "print(proc.stdout, end='')\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    status, *answers = run.stdout.splitlines()
+    code, max_rss_kb = map(int, status.split())
+    assert code == 1, run.stderr
+    assert [(a["line"], a["reason"]) for a in map(json.loads, answers)] == [(1, "MALFORMED"), (2, "VALID")]
+    assert "payload is 3393 characters" in json.loads(answers[0])["detail"]
+    assert max_rss_kb < 150 * 1024  # the line alone is 300 MB

@@ -13,6 +13,7 @@ this process.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import partial
 from typing import TextIO
@@ -40,14 +41,33 @@ def pieces(stream: TextIO) -> Iterator[str]:
     return iter(partial(stream.read, READ), "")
 
 
-def chunks(text: Iterable[str], size: int = CHUNK) -> Iterator[Chunk]:
+def chunks(text: Iterable[str], size: int = CHUNK, longest: int | None = None) -> Iterator[Chunk]:
     """Text given in pieces of any length (a file's lines, or `pieces` of a stream) -> chunks of `size`
     whole lines (the last one: what is left), each with the number of its first line, counted from 1.
-    Lines end at "\\n", as sys.stdin and files opened with newline="\\n" split them."""
+    Lines end at "\\n", as sys.stdin and files opened with newline="\\n" split them. With `longest`, a line
+    still unfinished after more than `longest` characters is cut (`cut`) and the rest of it is read and
+    dropped, never held: one endless line costs no more memory than a short one."""
     number, held, count = 1, [], 0  # held: pieces not yet in a chunk, holding `count` newlines
+    tail = 0  # characters held of the line being read (after the last newline)
+    dropping = marked = False  # the line being read was cut; its kept part is not blank
     for piece in text:
+        if dropping:
+            newline = piece.find("\n")
+            if not marked and (piece if newline < 0 else piece[:newline]).strip():
+                held.append((piece if newline < 0 else piece[:newline]).lstrip()[:1])
+                marked = True
+            if newline < 0:
+                continue
+            dropping, piece, tail = False, piece[newline:], 0
         held.append(piece)
-        count += piece.count("\n")
+        newlines = piece.count("\n")
+        count += newlines
+        tail = tail + len(piece) if not newlines else len(piece) - 1 - piece.rindex("\n")
+        if longest is not None and tail > longest:
+            joined = "".join(held)
+            kept = cut(joined[len(joined) - tail:], longest)
+            held, tail = [joined[:len(joined) - tail], kept], len(kept)
+            dropping, marked = True, bool(kept.strip())
         if count < size:
             continue
         joined, start = "".join(held), 0
@@ -63,7 +83,14 @@ def chunks(text: Iterable[str], size: int = CHUNK) -> Iterator[Chunk]:
         yield number, rest
 
 
-def _work(render: Render, chunk: Chunk) -> tuple[str, frozenset]:
+def cut(line: str, longest: int) -> str:
+    """`line` cut to its first `longest` characters; if those are blank and the rest is not, the rest's
+    first non-blank character stays after them (a cut line is blank only if the whole line was)."""
+    kept = line[:longest]
+    return kept if kept.strip() else kept + line[longest:].lstrip()[:1]
+
+
+def _work(render: Render, longest: int, chunk: Chunk) -> tuple[str, frozenset]:
     number, text = chunk
     lines = text.split("\n")
     last = lines.pop()  # after the chunk's last newline: "" unless the input ends without one
@@ -71,25 +98,29 @@ def _work(render: Render, chunk: Chunk) -> tuple[str, frozenset]:
     seen = set()
     for line in lines:
         if line.strip():
-            rendered, outcome = render(number, line + "\n")
+            line += "\n"
+            rendered, outcome = render(number, line if len(line) <= longest else cut(line, longest))
             out.append(rendered)
             seen.add(outcome)
         number += 1
     if last.strip():
-        rendered, outcome = render(number, last)
+        rendered, outcome = render(number, last if len(last) <= longest else cut(last, longest))
         out.append(rendered)
         seen.add(outcome)
     return ("\n".join(out) + "\n" if out else ""), frozenset(seen)
 
 
-def run_batch(text: Iterable[str], render: Render, jobs: int) -> Iterator[tuple[str, frozenset]]:
+def run_batch(text: Iterable[str], render: Render, jobs: int,
+              longest: int | None = None) -> Iterator[tuple[str, frozenset]]:
     """Render every non-blank line of `text` (pieces of any length: a file's lines, or `pieces(stream)`),
     numbered from 1 as in the input, with `render`; yields, per chunk of CHUNK input lines and in input
-    order, the chunk's output text ("" if all its lines were blank) and the set of outcomes in it."""
-    work = partial(_work, render)  # forked workers inherit it: nothing to pickle
+    order, the chunk's output text ("" if all its lines were blank) and the set of outcomes in it. With
+    `longest`, render sees no more of a line than `cut(line, longest)` (its newline counted), and memory
+    stays bounded even for a line that never ends."""
+    work = partial(_work, render, sys.maxsize if longest is None else longest)  # forked workers inherit it
     if jobs <= 1:
-        yield from map(work, chunks(text))
+        yield from map(work, chunks(text, longest=longest))
         return
     from verifier.workers import imap  # only here: a one-job batch starts without it
 
-    yield from imap(work, chunks(text), jobs)
+    yield from imap(work, chunks(text, longest=longest), jobs)

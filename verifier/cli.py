@@ -182,7 +182,7 @@ def check_lines(text: Iterable[str], checker: Callable[[str], Result], as_json: 
         return _rendered(result, as_json, lang, number), result.verdict
 
     verdicts: set[Verdict] = set()
-    for rendered, seen in run_batch(text, render, jobs):
+    for rendered, seen in run_batch(text, render, jobs, longest=MAX_TEXT + 2):  # no line is held whole
         sys.stdout.write(rendered)
         verdicts |= seen
     sys.stdout.flush()
