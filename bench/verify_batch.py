@@ -113,6 +113,9 @@ def main() -> None:
         inproc_us = in_process_us(cache_dir, lines, now)
         one_s, one_cpu = cli_seconds(cache_dir, path, 1, now)
         all_s, all_cpu = cli_seconds(cache_dir, path, cores, now)
+        empty = Path(tmp) / "empty.txt"
+        empty.write_text("")
+        _, start_cpu = cli_seconds(cache_dir, empty, 1, now)
     cli1_us = one_cpu / n * 1e6
     clin_us_per_core = all_cpu / n * 1e6
     print(f"lines: {n:,} (1 in 50 misread); cores: {cores} (os.sched_getaffinity); load average "
@@ -123,6 +126,8 @@ def main() -> None:
           f"(process start included; wall {one_s:.2f} s = {n / one_s:.0f} lines/s)")
     print(f"verifier check - --jobs {cores}:        {clin_us_per_core:7.1f} CPU-us/line = "
           f"{1e6 / clin_us_per_core:8.0f} per core-second (wall {all_s:.2f} s = {n / all_s:.0f} lines/s)")
+    print(f"  of which process start (python, imports, cache load; empty input): {start_cpu * 1e3:.0f} ms CPU = "
+          f"{start_cpu / n * 1e6:.1f} CPU-us/line over {n:,} lines")
     print(f"ratio (in-process / raw ES256): {raw_us / inproc_us:.2f}")
     print(f"ratio (--jobs 1 per core / in-process, target >= 0.8): {inproc_us / cli1_us:.2f}")
     print(f"ratio (--jobs {cores} per core / in-process, target >= 0.8): {inproc_us / clin_us_per_core:.2f}")

@@ -19,8 +19,11 @@ FORMAT = (ROOT / "docs" / "format.md").read_text()
 
 
 def _commands(group: click.Group, prefix: str) -> list[str]:
+    """Every command of `group`, those it loads only when named (verifier log, serve, ...) included."""
     names = []
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         names.append(f"{prefix} {name}")
         if isinstance(command, click.Group):
             names += _commands(command, f"{prefix} {name}")

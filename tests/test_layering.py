@@ -53,3 +53,21 @@ def test_verifier_runs_with_registry_packages_blocked() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_a_batch_check_starts_without_what_only_other_commands_need(tmp_path: Path) -> None:
+    """`verifier check -` pays its start-up once per batch: it must not load the log commands and their HTTP
+    client, the holdings report, sync bookkeeping or server code, nor multiprocessing for one job."""
+    code = (
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print(' '.join(sorted(sys.modules))))\n"
+        f"sys.argv = ['verifier', '--cache', {str(tmp_path)!r}, 'check', '-', '--jobs', '1']\n"
+        "runpy.run_module('verifier.cli', run_name='__main__')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], input="", capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+    loaded = set(proc.stdout.split())
+    assert proc.returncode == 0 and "verifier.check" in loaded, proc.stderr
+    heavy = {"verifier.log_cli", "verifier.logsync", "verifier.logclient", "verifier.holdings", "verifier.syncfailures",
+             "verifier.server", "verifier.workers", "multiprocessing", "urllib.request", "http.client", "flask"}
+    assert loaded & heavy == set()

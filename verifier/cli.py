@@ -7,8 +7,9 @@ In batch mode (INPUT `-`, one payload per line) each answer carries its input li
 code is 1 if any line was invalid, else 2 if any was indeterminate, else 0; a usage or operational
 error (3, 4) wins over every verdict.
 
-The online service's commands (serve, orgs, audit, sectors) are loaded only when asked for: the offline
-check imports no server code.
+The online service's commands (serve, orgs, audit, sectors) and the transparency log's (log) are loaded only
+when asked for: the offline check imports no server code, and a batch of checks starts without the modules
+only other commands need.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -27,19 +29,19 @@ from keys.errors import EXIT_CODES, Cause, Exit, PermitError, Reason
 from keys.permit import MAX_TEXT, looks_like_payload
 from keys.times import iso
 from verifier import desk, i18n
-from verifier.batch import default_jobs, run_batch
+from verifier.batch import default_jobs, pieces, run_batch
 from verifier.cache import Cache
 from verifier.check import Result, Verdict, check, failure
 from verifier.console import run, time_option_value, version_option
-from verifier.holdings import holdings
-from verifier.syncfailures import record_sync_failure
 
 EXIT_CODES_BY_VERDICT = {Verdict.VALID: Exit.VALID, Verdict.INVALID: Exit.INVALID,
                          Verdict.INDETERMINATE: Exit.INDETERMINATE}
 EXIT_USAGE = Exit.USAGE
 CACHE_ENV = "PERMIT_VERIFIER_CACHE"
-# Commands that live with the online service (verifier/server/commands.py), imported on demand.
-SERVER_COMMANDS = {"serve": "serve", "orgs": "orgs_group", "audit": "audit_group", "sectors": "sectors_group"}
+# Commands imported on demand: the online service's (verifier/server/commands.py) and the log's.
+LAZY_COMMANDS = {"serve": ("verifier.server.commands", "serve"), "orgs": ("verifier.server.commands", "orgs_group"),
+                 "audit": ("verifier.server.commands", "audit_group"),
+                 "sectors": ("verifier.server.commands", "sectors_group"), "log": ("verifier.log_cli", "log_group")}
 __all__ = ["EXIT_CODES", "cli", "main"]
 
 
@@ -52,15 +54,15 @@ def batch_exit(verdicts: Iterable[Verdict]) -> Exit:
 
 
 class VerifierGroup(click.Group):
-    """The verifier's commands; the server's are imported only when named (or listed by --help)."""
+    """The verifier's commands; the server's and the log's are imported only when named (or listed by --help)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *SERVER_COMMANDS})
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in SERVER_COMMANDS and name not in self.commands:
-            module = importlib.import_module("verifier.server.commands")
-            self.add_command(getattr(module, SERVER_COMMANDS[name]), name)
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module, attribute = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
         return super().get_command(ctx, name)
 
 
@@ -143,8 +145,16 @@ def check_cmd(cache: Cache, input_: str, as_text: bool, as_json: bool, at_text: 
         return run_check(text, trust, at, status)
 
     if input_ == "-":
-        sys.exit(check_lines(sys.stdin, checker, as_json, lang, jobs or default_jobs()))
+        sys.exit(check_lines(pieces(_lenient(sys.stdin)), checker, as_json, lang, jobs or default_jobs()))
     sys.exit(check_one(input_, as_text, checker, as_json, lang))
+
+
+def _lenient(stream: TextIO) -> TextIO:
+    """`stream`, reading bytes its encoding cannot decode as lone surrogates (as Python does in the C locale)
+    instead of failing: such a line is a misread payload (MALFORMED), not the end of the batch."""
+    if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="surrogateescape")
+    return stream
 
 
 def _is_file(argument: str) -> bool:
@@ -162,17 +172,18 @@ def check_one(input_: str, as_text: bool, checker: Callable[[str], Result], as_j
     return EXIT_CODES_BY_VERDICT[result.verdict]
 
 
-def check_lines(lines: Iterable[str], checker: Callable[[str], Result], as_json: bool, lang: str,
+def check_lines(text: Iterable[str], checker: Callable[[str], Result], as_json: bool, lang: str,
                 jobs: int = 1) -> Exit:
-    """One payload per line, across `jobs` processes: each answer, in input order, names its line number
-    (blank lines are skipped), and the exit code is the batch's (batch_exit)."""
+    """One payload per line of `text` (in pieces of any length: lines, or verifier.batch.pieces of a stream),
+    across `jobs` processes: each answer, in input order, names its line number (blank lines are skipped),
+    and the exit code is the batch's (batch_exit)."""
     def render(number: int, line: str) -> tuple[str, Verdict]:
         result = checker(line[: MAX_TEXT + 2])
         return _rendered(result, as_json, lang, number), result.verdict
 
     verdicts: set[Verdict] = set()
-    for text, seen in run_batch(lines, render, jobs):
-        sys.stdout.write(text)
+    for rendered, seen in run_batch(text, render, jobs, longest=MAX_TEXT + 2):  # no line is held whole
+        sys.stdout.write(rendered)
         verdicts |= seen
     sys.stdout.flush()
     return batch_exit(verdicts)
@@ -222,6 +233,8 @@ def sync_cmd(cache: Cache, source: str, root_json: Path | None, as_json: bool) -
     try:
         report = cache.sync(source, int(time.time()), root)
     except PermitError as exc:
+        from verifier.syncfailures import record_sync_failure
+
         record_sync_failure(cache.dir, exc.reason.value, int(time.time()))  # for the service's /metrics
         raise
     if as_json:
@@ -240,6 +253,8 @@ def sync_cmd(cache: Cache, source: str, root_json: Path | None, as_json: bool) -
 def status_cmd(cache: Cache, as_json: bool, at_text: str | None) -> None:
     """What this verifier holds: root and trust-list versions, last sync, the timestamp's expiry, and
     each status list's age (seconds since the newest timestamp that vouched for it)."""
+    from verifier.holdings import holdings
+
     at = time_option_value(at_text) if at_text is not None else int(time.time())
     info = holdings(cache, at)
     if as_json:
@@ -263,16 +278,6 @@ def trust_show(cache: Cache, as_json: bool) -> None:
     info = {"version": trust.version, "issuer": trust.issuer, "issued_at": iso(trust.issued_at),
             "expires_at": iso(trust.expires_at), "keys": keys}
     click.echo(json.dumps(info, indent=None if as_json else 2))
-
-
-def _register_log_commands() -> None:
-    from verifier.log_cli import COMMANDS as LOG_COMMANDS
-
-    for command in LOG_COMMANDS:
-        cli.add_command(command)
-
-
-_register_log_commands()
 
 
 def main() -> None:

@@ -13,10 +13,13 @@ and nothing of the holder beyond what acting on the result needs.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from keys.errors import Reason
+from keys.permit import Permit
 from keys.times import iso
 from verifier import i18n
 from verifier.check import Result, Verdict
@@ -86,19 +89,56 @@ def _iso_second(at: float) -> str:
 
 
 def human(result: Result, locale: str) -> str:
-    """The command line's verdict line(s) in `locale` (the technical detail, in English, in brackets)."""
-    verdict = i18n.text(f"cli.verdict.{result.verdict.value}", locale)
-    line = i18n.text("cli.line", locale, verdict=verdict, reason=result.reason.value, message=message(result, locale))
-    if result.detail and result.detail != result.message:
-        line += f" [{result.detail}]"
-    if action_for(result) == "rescan":
-        line += "\n  " + i18n.text("cli.rescan", locale)
+    """The command line's verdict line(s) in `locale` (the technical detail, in English, in brackets).
+    A batch renders one per input line, so what depends only on the verdict, the reason, the locale or the
+    permit's dates is looked up once (`_verdict_words`, `_validity`) and the holder's line is filled from a
+    template cut once (`_template`)."""
+    line, rescan = _verdict_words(result.verdict, result.reason, locale)
+    detail = result.detail
+    if detail and detail != result.message:
+        line += f" [{detail}]"
+    line += rescan
     p = result.permit
     if p is not None and result.verdict is Verdict.VALID:
         sex = i18n.text(f"sex.{p.sex}", locale) if locale != "en" else p.sex
-        line += "\n  " + i18n.text("cli.holder", locale, number=p.number, card=p.card, surname=p.surname,
-                                   given_names=p.given_names, nationality=p.nationality, sex=sex,
-                                   birth_date=p.birth_date.isoformat())
-        line += "; " + i18n.text("cli.validity", locale, issue_date=p.issue_date.isoformat(),
-                                 expiry_date=p.expiry_date.isoformat())
+        holder = _template("cli.holder", locale, _HOLDER) % {
+            "number": p.number, "card": p.card, "surname": p.surname, "given_names": p.given_names,
+            "nationality": p.nationality, "sex": sex, "birth_date": p.birth_date.isoformat()}
+        line += "\n  " + holder + "; " + _validity(p, locale)
     return line
+
+
+@lru_cache(maxsize=256)
+def _verdict_words(verdict: Verdict, reason: Reason, locale: str) -> tuple[str, str]:
+    """(the line "VERDICT (REASON): message" in `locale`, the rescan hint on a line of its own or "")."""
+    words = i18n.text(f"cli.verdict.{verdict.value}", locale)
+    line = i18n.text("cli.line", locale, verdict=words, reason=reason.value,
+                     message=i18n.text(f"reason.{reason.value}", locale))
+    rescan = verdict is not Verdict.VALID and reason is Reason.MALFORMED  # action_for's "rescan"
+    return line, ("\n  " + i18n.text("cli.rescan", locale)) if rescan else ""
+
+
+_HOLDER = ("number", "card", "surname", "given_names", "nationality", "sex", "birth_date")
+_VALIDITY: dict[tuple[int, int, str], str] = {}
+
+
+def _validity(p: Permit, locale: str) -> str:
+    """"valid <issue date> to <expiry date>" in `locale`; the text depends only on the permit's validity
+    window, so a batch of cards issued on the same days computes each once (at most 4096 kept)."""
+    key = (p.valid_from, p.valid_until, locale)
+    text = _VALIDITY.get(key)
+    if text is None:
+        if len(_VALIDITY) >= 4096:
+            _VALIDITY.clear()
+        text = _VALIDITY[key] = i18n.text("cli.validity", locale, issue_date=p.issue_date.isoformat(),
+                                          expiry_date=p.expiry_date.isoformat())
+    return text
+
+
+@lru_cache(maxsize=64)
+def _template(key: str, locale: str, names: tuple[str, ...]) -> str:
+    """The catalog's template of `key` as a %-format string filled from a dict holding `names`: each
+    `{name}` of `names` becomes %(name)s, any other placeholder stays as written (as i18n.text leaves a
+    placeholder it has no value for), and every % is doubled."""
+    template = i18n.text(key, locale).replace("%", "%%")  # no values: every placeholder as written
+    return re.sub(r"\{([a-z_]+)\}", lambda m: f"%({m[1]})s" if m[1] in names else m[0], template)
