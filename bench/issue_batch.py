@@ -1,7 +1,7 @@
 """Benchmark: `registry import` of N generated permits (default 100,000) against a bare sqlite-utils
 insert of the very rows the import wrote (permits, cards with their signed payloads, status
-allocations, events, and the transparency log's leaves and tree nodes recording them), in one run. Prints permits/s, the ratio (bare time / import time; target >= 0.5)
-and the database file size.
+allocations, events, and the transparency log's leaves and tree nodes recording them), in one run.
+Prints permits/s, the ratio (bare time / import time; target >= 0.5) and the database file size.
 
     python bench/issue_batch.py [N]
 """
