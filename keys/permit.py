@@ -134,8 +134,10 @@ def parse_text(text: str) -> Sign1:
     """Untrusted scanner or QR text -> COSE_Sign1. Raises FormatError (reason MALFORMED or UNSUPPORTED_VERSION)."""
     if not isinstance(text, str):
         raise FormatError("payload must be text")
-    if len(text) > MAX_TEXT:
-        raise FormatError(f"payload is {len(text)} characters, more than a QR code holds ({MAX_TEXT})")
+    if len(text) > MAX_TEXT:  # judged without the line end a scanner or a file adds (CR LF), stripped below
+        stripped = text.strip(SCANNER_WHITESPACE) if len(text) <= MAX_TEXT + 2 else text
+        if len(stripped) > MAX_TEXT:
+            raise FormatError(f"payload is {len(stripped)} characters, more than a QR code holds ({MAX_TEXT})")
     text = text.strip(SCANNER_WHITESPACE)
     if not text.startswith(PREFIX):
         if _OTHER_VERSION.match(text):

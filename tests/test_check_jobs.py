@@ -16,8 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_server import _cache
 
+from keys.permit import MAX_TEXT
 from verifier import batch
 from verifier.batch import run_batch
+from verifier.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -219,3 +221,16 @@ def test_a_line_that_never_ends_is_read_in_bounded_memory(payload_file) -> None:
     assert [(a["line"], a["reason"]) for a in map(json.loads, answers)] == [(1, "MALFORMED"), (2, "VALID")]
     assert "payload is 3393 characters" in json.loads(answers[0])["detail"]
     assert max_rss_kb < 150 * 1024  # the line alone is 300 MB
+
+
+def test_a_full_qr_codes_text_is_not_too_long_because_of_its_line_end(payload_file) -> None:
+    """A payload of exactly MAX_TEXT characters (a full QR code) read with the CR LF a scanner or a file adds
+    was refused as "3393 characters, more than a QR code holds" in a batch, and accepted as one argument."""
+    cache_dir, path, _, at = payload_file
+    full = "PR1:" + "A" * (MAX_TEXT - 4)
+    batch = path.parent / "full.txt"
+    batch.write_bytes(full.encode() + b"\r\n" + ("PR1:" + "A" * (MAX_TEXT - 3)).encode() + b"\r\n")
+    answers = [json.loads(line) for line in _check(cache_dir, batch, at, "--jobs", "1").stdout.splitlines()]
+    assert "more than a QR code holds" not in answers[0]["detail"]
+    assert f"payload is {MAX_TEXT + 1} characters" in answers[1]["detail"]  # one more is too long, CR LF or not
+    assert "more than a QR code holds" not in check(full + "\r\n", None, at).detail
