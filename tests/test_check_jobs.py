@@ -234,3 +234,20 @@ def test_a_full_qr_codes_text_is_not_too_long_because_of_its_line_end(payload_fi
     assert "more than a QR code holds" not in answers[0]["detail"]
     assert f"payload is {MAX_TEXT + 1} characters" in answers[1]["detail"]  # one more is too long, CR LF or not
     assert "more than a QR code holds" not in check(full + "\r\n", None, at).detail
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_reader_that_stops_early_is_not_told_invalid(payload_file, jobs: str) -> None:
+    """`verifier check - | head -1` used to exit 1, the code for INVALID, though most lines were never
+    answered: a closed output is operational (4), said on stderr, with no traceback and no worker left."""
+    cache_dir, path, _, at = payload_file
+    with path.open() as stdin:
+        proc = subprocess.Popen([sys.executable, "-m", "verifier.cli", "--cache", str(cache_dir), "check", "-",
+                                 "--at", str(at), "--jobs", jobs], stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=ROOT)
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b"1: ")
+        proc.stdout.close()  # as head does after its line
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 4
+    assert "output was closed" in err and "Traceback" not in err

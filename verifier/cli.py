@@ -182,10 +182,15 @@ def check_lines(text: Iterable[str], checker: Callable[[str], Result], as_json: 
         return _rendered(result, as_json, lang, number), result.verdict
 
     verdicts: set[Verdict] = set()
-    for rendered, seen in run_batch(text, render, jobs, longest=MAX_TEXT + 2):  # no line is held whole
-        sys.stdout.write(rendered)
-        verdicts |= seen
-    sys.stdout.flush()
+    try:
+        for rendered, seen in run_batch(text, render, jobs, longest=MAX_TEXT + 2):  # no line is held whole
+            sys.stdout.write(rendered)
+            verdicts |= seen
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not every line was answered
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        click.echo("error (STORE): the output was closed before every line was answered", err=True)
+        return Exit.OPERATIONAL
     return batch_exit(verdicts)
 
 

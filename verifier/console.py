@@ -65,5 +65,6 @@ def run(group: click.Group) -> None:
         click.echo(f"error ({exc.reason.value}): {exc.message}", err=True)
         sys.exit(exit_code(exc))
     except OSError as exc:
-        click.echo(f"error (STORE): {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", err=True)
+        where = getattr(exc, "filename", None)
+        click.echo(f"error (STORE): {exc.strerror or exc}{f': {where}' if where else ''}", err=True)
         sys.exit(Exit.OPERATIONAL)
