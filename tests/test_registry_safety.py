@@ -237,7 +237,7 @@ def test_writer_queued_behind_the_lock_is_seen_waiting(registry_home: Path) -> N
     waiter = subprocess.Popen([sys.executable, "-c", _WAIT_FOR_LOCK, str(db_path)], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True)
     try:
-        for _ in range(200):
+        for _ in range(3000):  # up to a minute for the waiter to start on a loaded machine
             if writers_waiting(conn):
                 break
             time.sleep(0.02)
