@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,25 @@ def _already(office: Office, app: Application) -> bool:
     return bool(same or waiting)
 
 
+@dataclass
+class _Tally:
+    """What a batch did with its rows: issued or proposed, already done before, refused with the reason."""
+
+    done: int = 0
+    skipped: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    def refuse(self, line: int, exc: PermitError) -> None:
+        """A row refused: already done if its reference was issued or waits (ref-issued), else listed."""
+        if isinstance(exc, OfficeError) and exc.code == acts.REF_DONE:
+            self.skipped += 1
+        else:
+            self.refused.append(f"line {line}: {exc.message}")
+
+    def counts(self) -> tuple[int, int, list[str]]:
+        return self.done, self.skipped, self.refused
+
+
 def issue_rows(office: Office, op: Operator, applications: Iterable[tuple[int, Application]], batch: str,
                note: str | None) -> tuple[int, int, list[str]]:
     """Issue (or propose) every row. Direct issuance with a software key signs in a pool across cores
@@ -63,8 +83,7 @@ def issue_rows(office: Office, op: Operator, applications: Iterable[tuple[int, A
 
 def _issue_pooled(office: Office, op: Operator, rows: list[tuple[int, Application]], note: str | None,
                   ) -> tuple[int, int, list[str]]:
-    done = skipped = 0
-    refused: list[str] = []
+    tally = _Tally()
     now = office.clock()
     signing = office.signing()
     acting = Acting(op.id, None, note)
@@ -81,19 +100,16 @@ def _issue_pooled(office: Office, op: Operator, rows: list[tuple[int, Applicatio
         for position, (line, app) in enumerate(rows, start=1):
             try:
                 if _already(office, app):
-                    skipped += 1
+                    tally.skipped += 1
                 else:
                     with savepoint(office.db):  # a savepoint: a refused row leaves nothing behind
                         acts.check_application(office, app, now)
                         group.append(prepare_issue(office.db, app, signing, now, taken)[1])
-                    done += 1
+                    tally.done += 1
             except StoreError:
                 raise
             except PermitError as exc:
-                if isinstance(exc, OfficeError) and exc.code == acts.REF_DONE:
-                    skipped += 1
-                else:
-                    refused.append(f"line {line}: {exc.message}")
+                tally.refuse(line, exc)
             if len(group) >= GROUP or (position == len(rows) and group):
                 in_flight.append((group, sign(group)))
                 group = []
@@ -101,20 +117,19 @@ def _issue_pooled(office: Office, op: Operator, rows: list[tuple[int, Applicatio
                     store(*in_flight.popleft())
         while in_flight:
             store(*in_flight.popleft())
-    return done, skipped, refused
+    return tally.counts()
 
 
 def _issue_one_by_one(office: Office, op: Operator, rows: list[tuple[int, Application]], batch: str,
                       note: str | None) -> tuple[int, int, list[str]]:
-    done = skipped = 0
-    refused: list[str] = []
+    tally = _Tally()
     four_eyes = office.policy.needs_approval("issue")
     now = office.clock()
     with write_transaction(office.db):
         for line, app in rows:
             try:
                 if _already(office, app):
-                    skipped += 1
+                    tally.skipped += 1
                     continue
                 with savepoint(office.db):  # a savepoint: a row that fails while signing leaves nothing behind
                     if four_eyes:
@@ -124,12 +139,9 @@ def _issue_one_by_one(office: Office, op: Operator, rows: list[tuple[int, Applic
                                         batch)
                     else:
                         acts.issue_application(office, app, Acting(op.id, None, note), now)
-                done += 1
+                tally.done += 1
             except StoreError:
                 raise
             except PermitError as exc:
-                if isinstance(exc, OfficeError) and exc.code == acts.REF_DONE:
-                    skipped += 1
-                else:
-                    refused.append(f"line {line}: {exc.message}")
-    return done, skipped, refused
+                tally.refuse(line, exc)
+    return tally.counts()
