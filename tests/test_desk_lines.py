@@ -63,14 +63,3 @@ def test_every_reason_has_its_words_and_rescan_follows_the_action(reason: Reason
         assert f"{reason.value}" in text and "[a detail]" in text
         assert (desk.action_for(result) == "rescan") == ("\n  " in text)
 
-
-def test_template_keeps_placeholders_it_has_no_value_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A catalog template with a placeholder human() does not fill, or a literal %, renders as i18n.text
-    leaves it."""
-    monkeypatch.setattr(desk.i18n, "text", lambda key, locale: "{number} is 100% {unknown} {NotOne}")
-    desk._template.cache_clear()
-    try:
-        template = desk._template("cli.test", "en", ("number",))
-        assert template % {"number": "N1"} == "N1 is 100% {unknown} {NotOne}"
-    finally:
-        desk._template.cache_clear()

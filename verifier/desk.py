@@ -13,13 +13,12 @@ and nothing of the holder beyond what acting on the result needs.
 
 from __future__ import annotations
 
-import re
 import unicodedata
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from keys.errors import Reason
-from keys.permit import Permit
 from keys.times import iso
 from verifier import i18n
 from verifier.check import Result, Verdict
@@ -30,13 +29,18 @@ _SYNC = frozenset({Reason.UNKNOWN_KEY, Reason.NO_TRUST_LIST, Reason.TRUST_LIST_S
 
 
 def action_for(result: Result) -> str:
-    if result.verdict is Verdict.VALID:
+    return action_of(result.verdict, result.reason)
+
+
+def action_of(verdict: Verdict, reason: Reason) -> str:
+    """What the clerk does next for a verdict and its reason (one of ACTIONS)."""
+    if verdict is Verdict.VALID:
         return "compare"
-    if result.reason is Reason.MALFORMED:
+    if reason is Reason.MALFORMED:
         return "rescan"
-    if result.reason is Reason.UNSUPPORTED_VERSION:
+    if reason is Reason.UNSUPPORTED_VERSION:
         return "update"
-    if result.reason in _SYNC:
+    if reason in _SYNC:
         return "sync"
     return "refuse"
 
@@ -59,7 +63,11 @@ def normalise_scan(text: str) -> str:
 
 
 def message(result: Result, locale: str) -> str:
-    return i18n.text(f"reason.{result.reason.value}", locale)
+    return reason_message(result.reason, locale)
+
+
+def reason_message(reason: Reason, locale: str) -> str:
+    return i18n.text(f"reason.{reason.value}", locale)
 
 
 def result_json(result: Result, locale: str, fields: frozenset[str] | None = None,
@@ -75,24 +83,16 @@ def result_json(result: Result, locale: str, fields: frozenset[str] | None = Non
     return body
 
 
-_last_second: tuple[float, str] = (-1.0, "")
-
-
+@lru_cache(maxsize=1)
 def _iso_second(at: float) -> str:
     """iso(at), remembered for the last second asked: a server answers many checks in the same second."""
-    global _last_second
-    last, text = _last_second
-    if at != last:
-        text = iso(at)
-        _last_second = (at, text)
-    return text
+    return iso(at)
 
 
 def human(result: Result, locale: str) -> str:
     """The command line's verdict line(s) in `locale` (the technical detail, in English, in brackets).
-    A batch renders one per input line, so what depends only on the verdict, the reason, the locale or the
-    permit's dates is looked up once (`_verdict_words`, `_validity`) and the holder's line is filled from a
-    template cut once (`_template`)."""
+    A batch renders one per input line, so what depends only on the verdict, the reason and the locale, or
+    on the permit's validity window, is looked up once (`_verdict_words`, `_validity`)."""
     line, rescan = _verdict_words(result.verdict, result.reason, locale)
     detail = result.detail
     if detail and detail != result.message:
@@ -101,10 +101,10 @@ def human(result: Result, locale: str) -> str:
     p = result.permit
     if p is not None and result.verdict is Verdict.VALID:
         sex = i18n.text(f"sex.{p.sex}", locale) if locale != "en" else p.sex
-        holder = _template("cli.holder", locale, _HOLDER) % {
-            "number": p.number, "card": p.card, "surname": p.surname, "given_names": p.given_names,
-            "nationality": p.nationality, "sex": sex, "birth_date": p.birth_date.isoformat()}
-        line += "\n  " + holder + "; " + _validity(p, locale)
+        holder = i18n.text("cli.holder", locale, number=p.number, card=p.card, surname=p.surname,
+                           given_names=p.given_names, nationality=p.nationality, sex=sex,
+                           birth_date=p.birth_date.isoformat())
+        line += "\n  " + holder + "; " + _validity(p.issue_date, p.expiry_date, locale)
     return line
 
 
@@ -112,33 +112,12 @@ def human(result: Result, locale: str) -> str:
 def _verdict_words(verdict: Verdict, reason: Reason, locale: str) -> tuple[str, str]:
     """(the line "VERDICT (REASON): message" in `locale`, the rescan hint on a line of its own or "")."""
     words = i18n.text(f"cli.verdict.{verdict.value}", locale)
-    line = i18n.text("cli.line", locale, verdict=words, reason=reason.value,
-                     message=i18n.text(f"reason.{reason.value}", locale))
-    rescan = verdict is not Verdict.VALID and reason is Reason.MALFORMED  # action_for's "rescan"
+    line = i18n.text("cli.line", locale, verdict=words, reason=reason.value, message=reason_message(reason, locale))
+    rescan = action_of(verdict, reason) == "rescan"
     return line, ("\n  " + i18n.text("cli.rescan", locale)) if rescan else ""
 
 
-_HOLDER = ("number", "card", "surname", "given_names", "nationality", "sex", "birth_date")
-_VALIDITY: dict[tuple[int, int, str], str] = {}
-
-
-def _validity(p: Permit, locale: str) -> str:
-    """"valid <issue date> to <expiry date>" in `locale`; the text depends only on the permit's validity
-    window, so a batch of cards issued on the same days computes each once (at most 4096 kept)."""
-    key = (p.valid_from, p.valid_until, locale)
-    text = _VALIDITY.get(key)
-    if text is None:
-        if len(_VALIDITY) >= 4096:
-            _VALIDITY.clear()
-        text = _VALIDITY[key] = i18n.text("cli.validity", locale, issue_date=p.issue_date.isoformat(),
-                                          expiry_date=p.expiry_date.isoformat())
-    return text
-
-
-@lru_cache(maxsize=64)
-def _template(key: str, locale: str, names: tuple[str, ...]) -> str:
-    """The catalog's template of `key` as a %-format string filled from a dict holding `names`: each
-    `{name}` of `names` becomes %(name)s, any other placeholder stays as written (as i18n.text leaves a
-    placeholder it has no value for), and every % is doubled."""
-    template = i18n.text(key, locale).replace("%", "%%")  # no values: every placeholder as written
-    return re.sub(r"\{([a-z_]+)\}", lambda m: f"%({m[1]})s" if m[1] in names else m[0], template)
+@lru_cache(maxsize=4096)
+def _validity(issue_date: date, expiry_date: date, locale: str) -> str:
+    """"valid <issue date> to <expiry date>" in `locale` (a batch of cards issued on the same days: once each)."""
+    return i18n.text("cli.validity", locale, issue_date=issue_date.isoformat(), expiry_date=expiry_date.isoformat())
