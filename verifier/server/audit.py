@@ -7,7 +7,7 @@ worker_exit, SIGTERM, interpreter exit) drains the queue before returning, so no
 The writer shares the worker's interpreter lock with the requests, and Python's sqlite3 lets go of that
 lock around every statement step: `executemany` would hand it back and forth once per record, each time
 a thread switch stolen from the requests. So the writer inserts each round's records with one multi-row
-INSERT per chunk (as many rows as SQLite's variable limit allows), and keys the permit numbers' HMACs
+INSERT per chunk (as many rows as SQLite's variable limit allows), and computes the permit numbers' HMACs
 there too rather than on the request path.
 """
 
@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import atexit
 import collections
-import hashlib
-import hmac
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from verifier.server.orgs import audit_secret, connect
+from verifier.server.orgs import audit_secret, connect, number_hash
 
 FLUSH_EVERY = 0.1
 _COLUMNS = "INSERT INTO audit (at, org, kind, number_hash, verdict, reason) VALUES "
@@ -32,7 +30,7 @@ _WIDTH = 6
 
 class AuditLog:
     def __init__(self, cache_dir: Path) -> None:
-        self._keyed = hmac.new(audit_secret(cache_dir), digestmod=hashlib.sha256)
+        self._secret = audit_secret(cache_dir)
         self._conn: sqlite3.Connection = connect(cache_dir)
         self._chunk = max(1, self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _WIDTH)
         self._queue: collections.deque[tuple] = collections.deque()
@@ -48,22 +46,14 @@ class AuditLog:
         """Queue one record (cheap: no I/O and no hashing on the request path)."""
         self._queue.append((time.time(), org, kind, number, verdict, reason))
 
-    def _hashed(self, number: str | None) -> str | None:
-        """orgs.number_hash(secret, number), from the key schedule computed once."""
-        if not number:
-            return None
-        mac = self._keyed.copy()
-        mac.update(number.encode())
-        return mac.hexdigest()
-
     def _drain(self) -> None:
         """Move what is queued to the database; on a write failure (disk full, locked) keep it for the
         next round rather than drop it."""
         with self._lock:
-            queue, pending, hashed = self._queue, self._pending, self._hashed
+            queue, pending, secret = self._queue, self._pending, self._secret
             while queue:
                 at, org, kind, number, verdict, reason = queue.popleft()
-                pending.append((at, org, kind, hashed(number), verdict, reason))
+                pending.append((at, org, kind, number_hash(secret, number) if number else None, verdict, reason))
             if not pending:
                 return
             try:
