@@ -12,8 +12,11 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+ANNOUNCE_WAIT = 0.1  # seconds a writer tries to announce itself before it waits unannounced
 
 
 def marker_path(conn: sqlite3.Connection) -> str | None:
@@ -37,10 +40,25 @@ def waiting_for_lock(conn: sqlite3.Connection) -> Iterator[None]:
         return
     fd = _open(path)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
+        _share(fd)
         yield
     finally:
         os.close(fd)  # closing the file releases the lock
+
+
+def _share(fd: int) -> bool:
+    """Take the shared lock without ever hanging on it: `writers_waiting` holds it exclusively only for an
+    instant, so a holder that keeps it (a stuck or hostile process) costs a writer ANNOUNCE_WAIT seconds
+    and its announcement, never its write."""
+    deadline = time.monotonic() + ANNOUNCE_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.001)
 
 
 def writers_waiting(conn: sqlite3.Connection) -> bool:

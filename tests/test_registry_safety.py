@@ -249,3 +249,19 @@ def test_writer_queued_behind_the_lock_is_seen_waiting(registry_home: Path) -> N
     assert not writers_waiting(conn)  # it left: nobody waits, an import need not pause
     conn.close()
 
+
+
+def test_a_process_holding_the_waiting_marker_cannot_stall_the_registers_writers(registry_home: Path) -> None:
+    """A stuck or hostile process holding DB-writers exclusively must not hang every writer on it: a writer
+    stops trying to announce itself after a moment and writes all the same."""
+    import fcntl
+
+    marker = os.open(str(registry_home / "registry.db") + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(marker, fcntl.LOCK_EX)
+    try:
+        waiter = subprocess.run([sys.executable, "-c", _WAIT_FOR_LOCK, str(registry_home / "registry.db")],
+                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(marker)
+    assert waiter.returncode == 0, waiter.stderr[-2000:]
+    assert waiter.stdout.strip() == "0"
