@@ -187,3 +187,16 @@ def test_no_process_to_be_had_leaves_no_descriptor_or_worker_behind(monkeypatch:
     with pytest.raises(BlockingIOError):
         list(imap(_count, range(10), workers=2))
     assert set(os.listdir("/proc/self/fd")) == fds and _children() == before
+
+
+def _slow_first_error(task: int) -> int:
+    if task == 0:
+        time.sleep(0.5)  # the second task's error is ready long before this one's
+    raise ValueError(f"task {task}")
+
+
+def test_errors_arrive_in_task_order_whatever_finishes_first() -> None:
+    """The same input fails with the same error on every run: a later task's error that is ready first waits
+    for the earlier task's."""
+    with pytest.raises(ValueError, match="task 0"):
+        list(imap(_slow_first_error, range(2), workers=2))

@@ -6,7 +6,7 @@ pickled with a length in front, and the parent gives a task only to an idle work
 per worker: neither side can block the other for good, whatever the message sizes). Results that come
 back early wait for the earlier ones; at most 2 x workers tasks are taken from the stream before their
 results are yielded, so memory stays flat. A task that raises in a worker raises the same exception
-here; a worker that dies is an OSError (ChildProcessError) naming its exit status.
+here, in its turn among the results; a worker that dies is an OSError (ChildProcessError) naming its exit status.
 
 Workers are forked, so they run the function with everything the parent had loaded; they leave with
 os._exit, never running the parent's exit handlers or flushing its buffers.
@@ -146,8 +146,11 @@ def _run(pool: list[_Worker], tasks: Iterator[Any]) -> Iterator[Any]:
             busy[worker.results] = (worker, given)
             poll.register(worker.results, select.POLLIN)
             given += 1
-        while wanted in done:
-            yield done.pop(wanted)
+        while wanted in done:  # in task order, errors too: the same inputs fail with the same error
+            ok, value = done.pop(wanted)
+            if not ok:
+                raise value
+            yield value
             wanted += 1
         if not busy:  # every task given has been answered (and yielded)
             if exhausted:
@@ -159,10 +162,7 @@ def _run(pool: list[_Worker], tasks: Iterator[Any]) -> Iterator[Any]:
             received, answer = _receive(fd)
             if not received:
                 raise worker.died()
-            ok, value = answer
-            if not ok:
-                raise value
-            done[number] = value
+            done[number] = answer
             idle.append(worker)
 
 
